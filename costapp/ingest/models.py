@@ -1,0 +1,200 @@
+"""The normalised store every source format lands in.
+
+CostLine follows FOCUS 1.x column names (snake_case); GpuSample is one telemetry reading per GPU
+per interval; UsageRollup holds per-request tags summed per hour, so 10M requests a day stay
+cheap. Every stored row keeps its lineage: the ingestion run, the file and the row it came from.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from costapp.money import MoneyField
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # same content already ingested: nothing to do
+
+
+class IngestionRun(models.Model):
+    """One ingestion of one delivery (a file, or the files of one export manifest)."""
+
+    source = models.ForeignKey(
+        "sources.Source", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    format = models.CharField(max_length=32)
+    location = models.TextField(help_text="file, folder, s3:// prefix or 'push'")
+    content_hash = models.CharField(max_length=64, db_index=True, blank=True)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    files = models.IntegerField(default=0)
+    rows_read = models.BigIntegerField(default=0)
+    rows_stored = models.BigIntegerField(default=0)
+    rows_rejected = models.BigIntegerField(default=0)
+    bytes_read = models.BigIntegerField(default=0)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.BigIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    error_file = models.TextField(blank=True)
+    error_line = models.IntegerField(null=True, blank=True)
+    error_column = models.CharField(max_length=200, blank=True)
+    # The span of time the stored rows cover: what attribution must recompute.
+    data_start = models.DateTimeField(null=True, blank=True)
+    data_end = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["format", "content_hash", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.format} {self.location} [{self.status}]"
+
+
+class CostLine(models.Model):
+    """One billing line, FOCUS-aligned. Costs keep the provider's precision (NUMERIC(28,10))."""
+
+    run = models.ForeignKey(IngestionRun, on_delete=models.CASCADE, related_name="cost_lines")
+    # The stream a restatement replaces: the source id, or "local:<format>" for ad-hoc files.
+    stream = models.CharField(max_length=100)
+    provider = models.CharField(max_length=100)  # FOCUS ProviderName
+    billing_account_id = models.CharField(max_length=200, blank=True)
+    billing_period_start = models.DateTimeField()
+    billing_period_end = models.DateTimeField()
+    charge_period_start = models.DateTimeField()
+    charge_period_end = models.DateTimeField()
+    charge_category = models.CharField(max_length=32)  # Usage, Purchase, Tax, Credit, Adjustment
+    charge_description = models.TextField(blank=True)
+    service_name = models.CharField(max_length=200, blank=True)
+    service_category = models.CharField(max_length=100, blank=True)
+    region = models.CharField(max_length=100, blank=True)
+    resource_id = models.TextField(blank=True, db_index=True)
+    resource_type = models.CharField(max_length=200, blank=True)
+    sku_id = models.CharField(max_length=200, blank=True)
+    pricing_category = models.CharField(max_length=32, blank=True)  # Standard, Dynamic, Committed
+    pricing_unit = models.CharField(max_length=100, blank=True)
+    consumed_quantity = models.DecimalField(max_digits=38, decimal_places=10, null=True)
+    consumed_unit = models.CharField(max_length=100, blank=True)
+    billed_cost = MoneyField()
+    effective_cost = MoneyField()
+    list_cost = MoneyField(null=True)
+    contracted_cost = MoneyField(null=True)
+    billing_currency = models.CharField(max_length=3)
+    commitment_discount_id = models.TextField(blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    source_file = models.TextField()
+    source_row = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["charge_period_start", "resource_id"]),
+            models.Index(fields=["stream", "billing_period_start"]),
+        ]
+
+
+class GpuPool(models.Model):
+    """A group of GPU resources whose idle cost is reported (or shared back) together."""
+
+    name = models.CharField(max_length=200, unique=True)
+    provider = models.CharField(max_length=100, blank=True)
+    region = models.CharField(max_length=100, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GpuResource(models.Model):
+    """A billed resource that carries GPUs (an instance id, a node), and how many."""
+
+    resource_id = models.TextField(unique=True)  # matches CostLine.resource_id
+    provider = models.CharField(max_length=100, blank=True)
+    instance_type = models.CharField(max_length=100, blank=True)
+    gpu_type = models.CharField(max_length=100, blank=True)
+    gpu_count = models.PositiveIntegerField(default=1)
+    region = models.CharField(max_length=100, blank=True)
+    pool = models.ForeignKey(
+        GpuPool, null=True, blank=True, on_delete=models.SET_NULL, related_name="resources"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.resource_id} ({self.gpu_count}x {self.gpu_type})"
+
+
+class GpuMapping(models.Model):
+    """Maps a telemetry identity (GPU UUID, hostname, node or pod label) to a billed resource."""
+
+    class MatchOn(models.TextChoices):
+        UUID = "uuid"
+        HOSTNAME = "hostname"
+        LABEL = "label"  # label_key=label_value from DCGM/Prometheus labels
+
+    match_on = models.CharField(max_length=16, choices=MatchOn.choices)
+    label_key = models.CharField(max_length=200, blank=True)
+    value = models.CharField(max_length=500)
+    resource = models.ForeignKey(GpuResource, on_delete=models.CASCADE, related_name="mappings")
+    priority = models.IntegerField(default=100)
+
+    class Meta:
+        ordering = ["priority", "id"]
+
+
+class GpuSample(models.Model):
+    """One telemetry reading of one GPU (or MIG slice) at one instant."""
+
+    run = models.ForeignKey(IngestionRun, on_delete=models.CASCADE, related_name="gpu_samples")
+    ts = models.DateTimeField()
+    gpu_uuid = models.CharField(max_length=100)
+    mig_instance = models.CharField(max_length=20, blank=True)  # GPU_I_ID; "" for a whole GPU
+    gpu_index = models.IntegerField(null=True)
+    gpu_model = models.CharField(max_length=100, blank=True)
+    hostname = models.CharField(max_length=255, blank=True)
+    resource_id = models.TextField(blank=True)  # set when the source names the billed resource
+    # Busy fraction 0..1: DCGM_FI_PROF_GR_ENGINE_ACTIVE when present, else GPU_UTIL / 100.
+    utilization = models.DecimalField(max_digits=7, decimal_places=6, null=True)
+    memory_used_mib = models.DecimalField(max_digits=14, decimal_places=3, null=True)
+    power_w = models.DecimalField(max_digits=12, decimal_places=3, null=True)
+    labels = models.JSONField(default=dict, blank=True)
+    source_file = models.TextField()
+    source_row = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gpu_uuid", "mig_instance", "ts"], name="gpusample_unique_reading"
+            )
+        ]
+        indexes = [models.Index(fields=["ts"])]
+
+
+class UsageRollup(models.Model):
+    """Per-request tags summed per (hour, team, model, endpoint, resource), per ingestion run.
+
+    Rows are contributions of one run: several runs may add to the same key, and readers sum.
+    That keeps ingestion append-only and lets a run be replaced without touching others.
+    """
+
+    run = models.ForeignKey(IngestionRun, on_delete=models.CASCADE, related_name="usage_rollups")
+    hour = models.DateTimeField()
+    team = models.CharField(max_length=200)
+    model = models.CharField(max_length=200)
+    endpoint = models.CharField(max_length=200)
+    resource_id = models.TextField(blank=True)
+    requests = models.BigIntegerField(default=0)
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    gpu_seconds = models.DecimalField(max_digits=20, decimal_places=6, null=True)
+    cache_hits = models.BigIntegerField(default=0)
+    latency_ms_sum = models.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["hour", "resource_id"])]
+
+
+class SeenRequest(models.Model):
+    """Request ids already counted, so a retried push or an overlapping log never counts twice."""
+
+    request_id = models.CharField(max_length=200, primary_key=True)
+    run = models.ForeignKey(IngestionRun, on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField(db_index=True)

@@ -1,0 +1,223 @@
+"""Bulk writers: parsed rows go to Postgres with COPY, inside the caller's transaction.
+
+Each writer streams (memory stays flat as files grow), then applies its kind's idempotency
+rule in one set operation:
+- billing: the delivery replaces earlier rows of the same stream, account and billing period
+  (a restated month);
+- telemetry: one reading per (GPU, slice, instant); a re-sent reading overwrites;
+- requests: a request id counts once, ever; within one delivery a repeated id is an error.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection
+
+from .errors import ParseError
+from .rows import CostLineRow, GpuSampleRow, RequestRow
+
+COST_COLUMNS = [
+    "provider",
+    "billing_account_id",
+    "billing_period_start",
+    "billing_period_end",
+    "charge_period_start",
+    "charge_period_end",
+    "charge_category",
+    "charge_description",
+    "service_name",
+    "service_category",
+    "region",
+    "resource_id",
+    "resource_type",
+    "sku_id",
+    "pricing_category",
+    "pricing_unit",
+    "consumed_quantity",
+    "consumed_unit",
+    "billed_cost",
+    "effective_cost",
+    "list_cost",
+    "contracted_cost",
+    "billing_currency",
+    "commitment_discount_id",
+    "tags",
+    "source_file",
+    "source_row",
+]
+
+SAMPLE_COLUMNS = [
+    "ts",
+    "gpu_uuid",
+    "mig_instance",
+    "gpu_index",
+    "gpu_model",
+    "hostname",
+    "resource_id",
+    "utilization",
+    "memory_used_mib",
+    "power_w",
+    "labels",
+    "source_file",
+    "source_row",
+]
+
+REQUEST_COLUMNS = [
+    "ts",
+    "request_id",
+    "team",
+    "model",
+    "endpoint",
+    "resource_id",
+    "input_tokens",
+    "output_tokens",
+    "latency_ms",
+    "cache_hit",
+    "gpu_seconds",
+    "source_file",
+    "source_row",
+]
+
+
+@dataclass
+class StoreStats:
+    rows_read: int = 0
+    rows_stored: int = 0
+    rows_rejected: int = 0
+    data_start: datetime | None = None
+    data_end: datetime | None = None
+    periods: set = field(default_factory=set)
+
+    def seen(self, start: datetime, end: datetime) -> None:
+        if self.data_start is None or start < self.data_start:
+            self.data_start = start
+        if self.data_end is None or end > self.data_end:
+            self.data_end = end
+
+
+def _copy(cursor, table: str, columns: list[str], records: Iterable[tuple]) -> None:
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for record in records:
+            copy.write_row(record)
+
+
+def store_cost_lines(rows: Iterable[CostLineRow], run_id: int, stream: str) -> StoreStats:
+    stats = StoreStats()
+
+    def records():
+        for row in rows:
+            stats.rows_read += 1
+            stats.seen(row.charge_period_start, row.charge_period_end)
+            stats.periods.add((row.provider, row.billing_account_id, row.billing_period_start))
+            values = tuple(getattr(row, c) for c in COST_COLUMNS)
+            yield (run_id, stream, *values[:-3], json.dumps(row.tags), *values[-2:])
+
+    with connection.cursor() as cursor:
+        _copy(cursor, "ingest_costline", ["run_id", "stream", *COST_COLUMNS], records())
+        # A restated period replaces what earlier runs stored for it, atomically with the COPY.
+        for provider, account, period_start in stats.periods:
+            cursor.execute(
+                "DELETE FROM ingest_costline WHERE stream = %s AND provider = %s"
+                " AND billing_account_id = %s AND billing_period_start = %s AND run_id <> %s",
+                [stream, provider, account, period_start, run_id],
+            )
+    stats.rows_stored = stats.rows_read
+    return stats
+
+
+def store_gpu_samples(rows: Iterable[GpuSampleRow], run_id: int) -> StoreStats:
+    stats = StoreStats()
+
+    def records():
+        for row in rows:
+            stats.rows_read += 1
+            stats.seen(row.ts, row.ts)
+            values = [getattr(row, c) for c in SAMPLE_COLUMNS]
+            values[SAMPLE_COLUMNS.index("labels")] = json.dumps(row.labels)
+            yield values
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE _stage_sample (LIKE ingest_gpusample INCLUDING DEFAULTS)"
+            " ON COMMIT DROP"
+        )
+        _copy(cursor, "_stage_sample", SAMPLE_COLUMNS, records())
+        cols = ", ".join(SAMPLE_COLUMNS)
+        updates = ", ".join(
+            f"{c} = EXCLUDED.{c}"
+            for c in SAMPLE_COLUMNS
+            if c not in {"gpu_uuid", "mig_instance", "ts"}
+        )
+        # DISTINCT ON: a file that repeats a reading keeps its last one.
+        cursor.execute(
+            f"INSERT INTO ingest_gpusample (run_id, {cols})"
+            f" SELECT DISTINCT ON (gpu_uuid, mig_instance, ts) %s, {cols} FROM _stage_sample"
+            " ORDER BY gpu_uuid, mig_instance, ts, source_file DESC, source_row DESC"
+            f" ON CONFLICT (gpu_uuid, mig_instance, ts) DO UPDATE SET run_id = EXCLUDED.run_id, {updates}",
+            [run_id],
+        )
+        stats.rows_stored = cursor.rowcount
+        cursor.execute("DROP TABLE _stage_sample")
+    return stats
+
+
+def store_requests(rows: Iterable[RequestRow], run_id: int) -> StoreStats:
+    stats = StoreStats()
+
+    def records():
+        for row in rows:
+            stats.rows_read += 1
+            stats.seen(row.ts, row.ts)
+            yield tuple(getattr(row, c) for c in REQUEST_COLUMNS)
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE _stage_request (ts timestamptz, request_id text, team text,"
+            " model text, endpoint text, resource_id text, input_tokens bigint,"
+            " output_tokens bigint, latency_ms bigint, cache_hit boolean, gpu_seconds numeric,"
+            " source_file text, source_row integer) ON COMMIT DROP"
+        )
+        _copy(cursor, "_stage_request", REQUEST_COLUMNS, records())
+        cursor.execute(
+            "SELECT request_id, source_file, source_row FROM ("
+            "  SELECT request_id, source_file, source_row,"
+            "   row_number() OVER (PARTITION BY request_id ORDER BY source_file, source_row) AS n"
+            "  FROM _stage_request) d WHERE n = 2 ORDER BY source_file, source_row LIMIT 1"
+        )
+        duplicate = cursor.fetchone()
+        if duplicate:
+            request_id, file, line = duplicate
+            raise ParseError(
+                f"request_id {request_id!r} appears more than once in this delivery",
+                file=file,
+                line=line,
+                column="request_id",
+                expected="unique request ids",
+            )
+        # Ids counted by an earlier run are skipped, so a retried batch never double counts.
+        cursor.execute(
+            "WITH fresh AS ("
+            "  INSERT INTO ingest_seenrequest (request_id, run_id, hour)"
+            "  SELECT request_id, %s, date_trunc('hour', ts) FROM _stage_request"
+            "  ON CONFLICT (request_id) DO NOTHING RETURNING request_id)"
+            " INSERT INTO ingest_usagerollup (run_id, hour, team, model, endpoint, resource_id,"
+            "  requests, input_tokens, output_tokens, gpu_seconds, cache_hits, latency_ms_sum)"
+            " SELECT %s, date_trunc('hour', s.ts), s.team, s.model, s.endpoint, s.resource_id,"
+            "  count(*), sum(s.input_tokens), sum(s.output_tokens), sum(s.gpu_seconds),"
+            "  count(*) FILTER (WHERE s.cache_hit), sum(s.latency_ms)"
+            " FROM _stage_request s JOIN fresh USING (request_id)"
+            " GROUP BY 2, 3, 4, 5, 6",
+            [run_id, run_id],
+        )
+        cursor.execute("SELECT count(*) FROM ingest_seenrequest WHERE run_id = %s", [run_id])
+        stats.rows_stored = cursor.fetchone()[0]
+        stats.rows_rejected = 0
+        cursor.execute("DROP TABLE _stage_request")
+    return stats
+
+
+WRITERS = {"billing": store_cost_lines, "telemetry": store_gpu_samples, "requests": store_requests}

@@ -1,0 +1,36 @@
+"""Where data comes from: a configured source with a kind, a location and a schedule."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Source(models.Model):
+    """A configured feed. Credentials are referenced by environment/secret names, never stored."""
+
+    class Location(models.TextChoices):
+        LOCAL = "local", "Local folder"
+        S3 = "s3", "S3 prefix"
+        BIGQUERY = "bigquery", "BigQuery table"
+        PROMETHEUS = "prometheus", "Prometheus HTTP API"
+        PUSH = "push", "Pushed over HTTP"
+
+    name = models.CharField(max_length=200, unique=True)
+    format = models.CharField(max_length=32)  # a key of costapp.ingest.formats.FORMATS
+    location_kind = models.CharField(max_length=16, choices=Location.choices)
+    location = models.TextField(blank=True, help_text="folder, s3://bucket/prefix, table or URL")
+    # Names of environment variables holding secrets, e.g. {"aws_access_key_id": "AWS_KEY_PROD"}.
+    credentials_ref = models.JSONField(default=dict, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    schedule_minutes = models.PositiveIntegerField(default=60)
+    enabled = models.BooleanField(default=True)
+    # sha256 of the push API token; the token itself is shown once and never stored.
+    api_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def stream(self) -> str:
+        return f"source:{self.pk}"
