@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-RUN := $(BIN)/python -m costapp.localdb run --
+RUN := $(BIN)/python costapp/localdb.py run --
 # Development mode: an insecure dev SECRET_KEY is allowed and cookies work over plain http.
 export INFERENCE_LEDGER_DEV ?= 1
 
@@ -27,10 +27,10 @@ browser:
 	@bash scripts/ensure-chromium.sh
 
 db: venv
-	$(BIN)/python -m costapp.localdb start
+	$(BIN)/python costapp/localdb.py start
 
 db-stop: venv
-	$(BIN)/python -m costapp.localdb stop
+	$(BIN)/python costapp/localdb.py stop
 
 lint: venv
 	$(BIN)/ruff check .

