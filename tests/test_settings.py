@@ -1,0 +1,63 @@
+"""Settings come from the environment, with safe production defaults."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _settings(env: dict[str, str], expr: str) -> subprocess.CompletedProcess:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DJANGO_DEBUG", "SECRET_KEY", "INFERENCE_LEDGER_DEV"}
+    }
+    clean.update(env)
+    clean.setdefault("DATABASE_URL", "postgres://u@127.0.0.1:5432/x")
+    code = f"import costapp.settings as s; print({expr})"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = _settings({}, "s.DEBUG")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_debug_is_off_unless_asked_for():
+    result = _settings({"SECRET_KEY": "k" * 50}, "s.DEBUG, s.SESSION_COOKIE_SECURE")
+    assert result.stdout.strip() == "False True"
+
+
+def test_database_url_must_be_postgres():
+    result = _settings({"SECRET_KEY": "k", "DATABASE_URL": "sqlite:///x.db"}, "1")
+    assert result.returncode != 0
+    assert "PostgreSQL only" in result.stderr
+
+
+def test_without_a_broker_tasks_run_in_process_and_with_one_they_go_to_redis():
+    eager = _settings({"SECRET_KEY": "k", "CELERY_BROKER_URL": ""}, "s.CELERY_TASK_ALWAYS_EAGER")
+    queued = _settings(
+        {"SECRET_KEY": "k", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0"},
+        "s.CELERY_TASK_ALWAYS_EAGER",
+    )
+    assert (eager.stdout.strip(), queued.stdout.strip()) == ("True", "False")
+
+
+def test_email_url_configures_smtp():
+    result = _settings(
+        {"SECRET_KEY": "k", "EMAIL_URL": "smtp://bob:p%40ss@mail.example:2525?tls=1"},
+        "s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_HOST_USER, s.EMAIL_HOST_PASSWORD, s.EMAIL_USE_TLS",
+    )
+    assert result.stdout.strip() == "mail.example 2525 bob p@ss True"
