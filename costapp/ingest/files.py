@@ -8,6 +8,7 @@ import io
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
@@ -21,6 +22,9 @@ class InputFile:
     size: int | None = None
     # A cheap identity when the store gives one (an S3 ETag); else the content is hashed.
     etag: str = ""
+    # When the bytes were last written (file mtime, S3 LastModified), if the store says; a
+    # scrape without timestamps of its own falls back to it (see costapp.ingest.dcgm).
+    modified: datetime | None = None
 
     def open_binary(self) -> BinaryIO:
         return self.opener()
@@ -37,7 +41,13 @@ class InputFile:
     @classmethod
     def from_path(cls, path: str | Path) -> InputFile:
         path = Path(path)
-        return cls(name=str(path), opener=lambda: path.open("rb"), size=path.stat().st_size)
+        stat = path.stat()
+        return cls(
+            name=str(path),
+            opener=lambda: path.open("rb"),
+            size=stat.st_size,
+            modified=datetime.fromtimestamp(stat.st_mtime, tz=UTC),
+        )
 
     @classmethod
     def from_bytes(cls, name: str, data: bytes) -> InputFile:

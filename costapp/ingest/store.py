@@ -141,9 +141,11 @@ def store_gpu_samples(rows: Iterable[GpuSampleRow], run_id: int) -> StoreStats:
             yield values
 
     with connection.cursor() as cursor:
+        # CREATE ... AS copies the column types but not NOT NULL (LIKE would keep id's and
+        # run_id's, which the COPY below does not fill).
         cursor.execute(
-            "CREATE TEMP TABLE _stage_sample (LIKE ingest_gpusample INCLUDING DEFAULTS)"
-            " ON COMMIT DROP"
+            "CREATE TEMP TABLE _stage_sample ON COMMIT DROP AS"
+            f" SELECT {', '.join(SAMPLE_COLUMNS)} FROM ingest_gpusample WITH NO DATA"
         )
         _copy(cursor, "_stage_sample", SAMPLE_COLUMNS, records())
         cols = ", ".join(SAMPLE_COLUMNS)
