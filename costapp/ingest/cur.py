@@ -80,6 +80,7 @@ class CurColumns:
     into one `product` map)."""
 
     payer_account: str
+    usage_account: str
     period_start: str
     period_end: str
     usage_start: str
@@ -129,6 +130,7 @@ class CurColumns:
 
 LEGACY = CurColumns(
     payer_account="bill/PayerAccountId",
+    usage_account="lineItem/UsageAccountId",
     period_start="bill/BillingPeriodStartDate",
     period_end="bill/BillingPeriodEndDate",
     usage_start="lineItem/UsageStartDate",
@@ -203,6 +205,7 @@ def to_row(record: Record, c: CurColumns, tag_columns: list[tuple[str, str]]) ->
     return CostLineRow(
         provider="AWS",
         billing_account_id=record.text(c.payer_account),
+        sub_account_id=record.text(c.usage_account),
         billing_period_start=period_start,
         billing_period_end=period_end,
         charge_period_start=start,

@@ -17,6 +17,7 @@ KIND = "billing"
 
 CUR2 = CurColumns(
     payer_account="bill_payer_account_id",
+    usage_account="line_item_usage_account_id",
     period_start="bill_billing_period_start_date",
     period_end="bill_billing_period_end_date",
     usage_start="line_item_usage_start_date",

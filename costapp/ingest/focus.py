@@ -99,6 +99,7 @@ def to_row(record: Record, *, provider: str | None, region: str | None) -> CostL
     return CostLineRow(
         provider=record.text(provider),
         billing_account_id=record.text("BillingAccountId"),
+        sub_account_id=record.text("SubAccountId"),
         billing_period_start=period_start,
         billing_period_end=period_end,
         charge_period_start=start,

@@ -76,6 +76,7 @@ def to_row(record: Record) -> CostLineRow:
     return CostLineRow(
         provider=PROVIDER,
         billing_account_id=record.text("billing_account_id"),
+        sub_account_id=record.text("project.id"),
         billing_period_start=period_start,
         billing_period_end=period_end,
         charge_period_start=start,

@@ -61,6 +61,9 @@ class CostLine(models.Model):
     stream = models.CharField(max_length=100)
     provider = models.CharField(max_length=100)  # FOCUS ProviderName
     billing_account_id = models.CharField(max_length=200, blank=True)
+    # FOCUS SubAccountId: the AWS usage account, GCP project, Azure subscription; teams are
+    # often identified by it.
+    sub_account_id = models.CharField(max_length=200, blank=True)
     billing_period_start = models.DateTimeField()
     billing_period_end = models.DateTimeField()
     charge_period_start = models.DateTimeField()

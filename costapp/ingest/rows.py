@@ -24,6 +24,7 @@ class CostLineRow:
     source_file: str
     source_row: int
     billing_account_id: str = ""
+    sub_account_id: str = ""
     charge_description: str = ""
     service_name: str = ""
     service_category: str = ""

@@ -23,6 +23,7 @@ from .rows import CostLineRow, GpuSampleRow, RequestRow
 COST_COLUMNS = [
     "provider",
     "billing_account_id",
+    "sub_account_id",
     "billing_period_start",
     "billing_period_end",
     "charge_period_start",

@@ -16,6 +16,7 @@ from costapp.ingest import focus, tabular
 from costapp.ingest.errors import ParseError
 from costapp.ingest.files import InputFile
 from costapp.ingest.models import CostLine, RunStatus
+from costapp.ingest.runs import ingest
 from costapp.ingest.tabular import Header
 
 from .billing_cases import assert_fails_cleanly, ingest_path, truncated_gzip
@@ -259,3 +260,14 @@ def test_a_restated_billing_period_replaces_the_earlier_rows(write_file):
     assert [line.billed_cost for line in november] == [Decimal("7")]
     # Another period of the same account is not touched.
     assert CostLine.objects.filter(run=october).count() == 1
+
+
+def test_sub_account_is_kept_for_attribution_by_account(shared_fixtures):
+    path = shared_fixtures / "focus-sample-data" / "focus_1.0_sample_1000.csv"
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        expected = {
+            row["SubAccountId"] for row in csv.DictReader(handle) if row["SubAccountId"] != "NULL"
+        }
+    run = ingest([InputFile.from_path(path)], "focus")
+    stored = set(CostLine.objects.filter(run=run).values_list("sub_account_id", flat=True))
+    assert expected and expected <= stored
