@@ -11,3 +11,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "costapp.settings")
 app = Celery("costapp")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# celery beat: every minute, start the sources whose own schedule (schedule_minutes) is due.
+CELERY_BEAT_SCHEDULE = {
+    "run-due-sources": {
+        "task": "costapp.ingest.tasks.run_due_sources",
+        "schedule": 60.0,
+    },
+}
+app.conf.beat_schedule = CELERY_BEAT_SCHEDULE

@@ -12,5 +12,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("costapp.api.urls")),
+    path("sources/", include("costapp.sources.urls")),
     path("", include("costapp.dashboard.urls")),
 ]

@@ -1,0 +1,120 @@
+"""Admin for sources (credentials by environment variable name only) and ingestion runs."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+
+from costapp.ingest.formats import FORMATS
+from costapp.ingest.models import IngestionRun
+
+from .credentials import invalid_names
+from .models import GpuPrice, Source
+from .push import issue_token
+
+
+class SourceForm(forms.ModelForm):
+    format = forms.ChoiceField(choices=[(name, name) for name in sorted(FORMATS)])
+
+    class Meta:
+        model = Source
+        fields = [
+            "name",
+            "format",
+            "location_kind",
+            "location",
+            "credentials_ref",
+            "options",
+            "schedule_minutes",
+            "enabled",
+        ]
+        help_texts = {
+            "credentials_ref": 'Names of environment variables, e.g. {"aws_access_key_id": '
+            '"AWS_KEY_BILLING", "aws_secret_access_key": "AWS_SECRET_BILLING"}. Never the values.',
+        }
+
+    def clean_credentials_ref(self):
+        refs = self.cleaned_data["credentials_ref"] or {}
+        problems = invalid_names(refs)
+        if problems:
+            raise forms.ValidationError(problems)
+        return refs
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    form = SourceForm
+    list_display = [
+        "name",
+        "format",
+        "location_kind",
+        "location",
+        "schedule_minutes",
+        "enabled",
+        "last_polled_at",
+        "has_token",
+    ]
+    list_filter = ["location_kind", "format", "enabled"]
+    search_fields = ["name", "location"]
+    actions = ["run_now", "issue_push_token"]
+
+    @admin.display(boolean=True, description="push token")
+    def has_token(self, source: Source) -> bool:
+        return bool(source.api_token_hash)
+
+    @admin.action(description="Run now (enqueue an ingestion)")
+    def run_now(self, request, queryset) -> None:
+        from costapp.ingest.tasks import ingest_source
+
+        for source in queryset:
+            ingest_source.delay(source.pk)
+        self.message_user(request, f"Enqueued {queryset.count()} source(s).")
+
+    @admin.action(description="Issue a new push API token (shown once)")
+    def issue_push_token(self, request, queryset) -> None:
+        for source in queryset:
+            token = issue_token(source)
+            # Shown this once; only its sha256 is stored, so it cannot be shown again.
+            self.message_user(request, f"{source.name}: {token}", messages.WARNING)
+
+
+@admin.register(IngestionRun)
+class IngestionRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "started_at",
+        "source",
+        "format",
+        "location",
+        "status",
+        "files",
+        "rows_read",
+        "rows_stored",
+        "rows_rejected",
+        "bytes_read",
+        "duration_ms",
+        "error",
+    ]
+    list_filter = ["status", "format", "source"]
+    search_fields = ["location", "error"]
+    date_hierarchy = "started_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(GpuPrice)
+class GpuPriceAdmin(admin.ModelAdmin):
+    list_display = [
+        "description",
+        "region",
+        "usage_type",
+        "unit_price",
+        "currency",
+        "unit",
+        "fetched_at",
+    ]
+    list_filter = ["provider", "usage_type", "region"]
+    search_fields = ["description", "sku_id"]

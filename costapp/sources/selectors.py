@@ -1,0 +1,73 @@
+"""Read queries over sources for pages and the API: data freshness per source."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Max
+from django.utils import timezone
+
+from costapp.ingest.models import IngestionRun, RunStatus
+
+from .models import Source
+
+
+@dataclass(frozen=True)
+class Freshness:
+    source: Source
+    last_success_at: datetime | None
+    lag: timedelta | None  # now - last success
+    data_through: datetime | None  # the newest instant any successful run stored
+    last_run: IngestionRun | None
+    last_error: IngestionRun | None  # the newest failed run
+
+    @property
+    def failing(self) -> bool:
+        """The newest failure is newer than the newest success: needs someone's attention."""
+        if self.last_error is None:
+            return False
+        return self.last_success_at is None or self.last_error.started_at > self.last_success_at
+
+    @property
+    def stale(self) -> bool:
+        """No success for two schedule periods (pushed sources: never judged stale)."""
+        if self.source.location_kind == Source.Location.PUSH or not self.source.enabled:
+            return False
+        limit = timedelta(minutes=2 * self.source.schedule_minutes)
+        return self.lag is None or self.lag > limit
+
+
+def _latest(runs) -> dict[int, IngestionRun]:
+    """The newest run per source, in one query (DISTINCT ON)."""
+    newest = runs.filter(source__isnull=False).order_by("source_id", "-started_at", "-pk")
+    return {run.source_id: run for run in newest.distinct("source_id")}
+
+
+def freshness(now: datetime | None = None) -> list[Freshness]:
+    """Per source: last success, lag, data coverage, last run and last error. Four queries."""
+    now = now or timezone.now()
+    runs = IngestionRun.objects.all()
+    last_run = _latest(runs)
+    last_success = _latest(runs.filter(status=RunStatus.SUCCEEDED))
+    last_error = _latest(runs.filter(status=RunStatus.FAILED))
+    through = dict(
+        runs.filter(status=RunStatus.SUCCEEDED, source__isnull=False)
+        .values_list("source_id")
+        .annotate(Max("data_end"))
+    )
+    result = []
+    for source in Source.objects.order_by("name"):
+        success = last_success.get(source.pk)
+        success_at = (success.finished_at or success.started_at) if success else None
+        result.append(
+            Freshness(
+                source=source,
+                last_success_at=success_at,
+                lag=now - success_at if success_at else None,
+                data_through=through.get(source.pk),
+                last_run=last_run.get(source.pk),
+                last_error=last_error.get(source.pk),
+            )
+        )
+    return result

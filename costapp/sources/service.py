@@ -1,0 +1,172 @@
+"""Running configured sources: poll, hand each new delivery to ingest(), keep the watermark.
+
+Celery tasks, admin actions and the scheduler call these; they hold no logic of their own.
+Permanent faults (a bad file, a wrong bucket, a missing credential variable) are recorded as a
+failed run and not raised; transient ones (S3 5xx, timeouts) are raised so the task retries.
+The watermark is saved after each delivery, so a retry resumes where the fault struck.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+from django.db import connection
+from django.utils import timezone
+
+from costapp.ingest.errors import IngestError, ParseError
+from costapp.ingest.models import IngestionRun, RunStatus
+from costapp.ingest.runs import delivery_fingerprint, ingest
+
+from .deliveries import Delivery
+from .models import Source
+
+log = logging.getLogger(__name__)
+
+READERS = {
+    Source.Location.LOCAL: "costapp.sources.local",
+    Source.Location.S3: "costapp.sources.s3",
+    Source.Location.BIGQUERY: "costapp.sources.bigquery",
+    Source.Location.PROMETHEUS: "costapp.sources.prometheus",
+}
+# pg advisory lock namespace ("IL" + "src"): one poll of a source at a time, across workers.
+LOCK_NAMESPACE = 0x494C5352
+
+
+def run_source(source: Source) -> list[IngestionRun]:
+    """Poll one source and ingest what is new. Returns the runs it recorded (maybe none)."""
+    if source.location_kind not in READERS:
+        return []  # pushed sources have nothing to poll
+    with exclusive(source) as mine:
+        if not mine:
+            log.info("source %s is already being polled; skipping", source.pk)
+            return []
+        source.last_polled_at = timezone.now()
+        source.save(update_fields=["last_polled_at"])
+        reader = importlib.import_module(READERS[source.location_kind])
+        runs: list[IngestionRun] = []
+        try:
+            for delivery in reader.deliveries(source):
+                run = _handle(source, delivery)
+                if run is not None:
+                    runs.append(run)
+                if delivery.state is not None:
+                    source.state = delivery.state
+                    source.save(update_fields=["state"])
+        except IngestError as exc:
+            # The source itself is unusable (wrong bucket, no such folder): say so, every poll.
+            runs.append(record_failure(source, source.location, exc))
+        return runs
+
+
+def _handle(source: Source, delivery: Delivery) -> IngestionRun | None:
+    if delivery.failure is not None:
+        return record_failure(source, delivery.location, delivery.failure)
+    if not delivery.files:
+        return None  # nothing arrived in this window; only the watermark moves
+    if _already_stored(source, delivery):
+        return None
+    run = ingest(
+        delivery.files,
+        source.format,
+        source=source,
+        location=delivery.location,
+        parse=delivery.parse,
+    )
+    if run.status == RunStatus.SUCCEEDED:
+        recompute_attribution(run)
+    return run
+
+
+def _already_stored(source: Source, delivery: Delivery) -> bool:
+    """With store-given ETags the fingerprint is free, so a re-listed delivery costs no run."""
+    if not delivery.files or not all(f.etag for f in delivery.files):
+        return False
+    return IngestionRun.objects.filter(
+        source=source,
+        format=source.format,
+        content_hash=delivery_fingerprint(delivery.files),
+        status=RunStatus.SUCCEEDED,
+    ).exists()
+
+
+def record_failure(source: Source, location: str, exc: IngestError) -> IngestionRun:
+    """A permanent fault found before ingestion, recorded like any failed run."""
+    run = IngestionRun(
+        source=source,
+        format=source.format,
+        location=location,
+        status=RunStatus.FAILED,
+        error=str(exc),
+        finished_at=timezone.now(),
+        duration_ms=0,
+    )
+    if isinstance(exc, ParseError):
+        run.error_file, run.error_line, run.error_column = exc.file, exc.line, exc.column
+    run.save()
+    log.warning("source %s: %s", source.pk, exc)
+    return run
+
+
+def recompute_attribution(run: IngestionRun) -> None:
+    """Re-attribute the hours a run touched, when the attribution engine is installed."""
+    if run.data_start is None or run.data_end is None:
+        return
+    try:
+        engine = importlib.import_module("costapp.attribution.engine")
+    except ModuleNotFoundError as exc:
+        if exc.name not in {"costapp.attribution.engine", "costapp.attribution"}:
+            raise
+        return
+    run_attribution = getattr(engine, "run_attribution", None)
+    if run_attribution is None:
+        return
+    start = _hour(run.data_start)
+    end = _hour(run.data_end) + timedelta(hours=1)
+    try:
+        run_attribution(start, end)
+    except Exception:
+        # The data is stored either way; the next recompute of these hours catches up.
+        log.exception("attribution of %s..%s after run %s failed", start, end, run.pk)
+
+
+def _hour(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def claim_due_sources(now: datetime | None = None) -> list[int]:
+    """Ids of enabled sources whose schedule has come round, each claimed by exactly one caller.
+
+    The claim is a conditional UPDATE on last_polled_at, so two schedulers (or a slow queue)
+    never enqueue the same source twice for one period.
+    """
+    now = now or timezone.now()
+    due = []
+    candidates = Source.objects.filter(enabled=True, location_kind__in=list(READERS))
+    for source in candidates.only("pk", "last_polled_at", "schedule_minutes"):
+        last = source.last_polled_at
+        if last is not None and now - last < timedelta(minutes=source.schedule_minutes):
+            continue
+        claimed = Source.objects.filter(pk=source.pk, last_polled_at=last).update(
+            last_polled_at=now
+        )
+        if claimed:
+            due.append(source.pk)
+    return due
+
+
+@contextmanager
+def exclusive(source: Source) -> Iterator[bool]:
+    """A session advisory lock on the source; Postgres drops it if the connection dies."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, source.pk])
+        got = cursor.fetchone()[0]
+    try:
+        yield got
+    finally:
+        if got:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, source.pk])

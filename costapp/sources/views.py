@@ -1,0 +1,18 @@
+"""Source pages: data freshness for finance and administrators."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+
+from costapp.core.access import is_finance
+
+from .selectors import freshness
+
+
+@login_required
+def freshness_page(request):
+    if not is_finance(request.user):
+        raise PermissionDenied("data freshness is for finance and administrators")
+    return render(request, "sources/freshness.html", {"rows": freshness()})

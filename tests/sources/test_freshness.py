@@ -1,0 +1,93 @@
+"""Data freshness: the selector's per-source facts and the finance-only page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import include, path
+from django.utils import timezone
+
+from costapp.core.models import OrgRole, Role
+from costapp.ingest.models import IngestionRun, RunStatus
+from costapp.sources.models import Source
+from costapp.sources.selectors import freshness
+from costapp.urls import urlpatterns as project_urls
+
+pytestmark = pytest.mark.django_db
+
+# Until the lead includes costapp.sources.urls in costapp/urls.py, serve it here for the test.
+urlpatterns = [*project_urls, path("sources/", include("costapp.sources.urls"))]
+
+
+def _run(source, status, minutes_ago, **fields) -> IngestionRun:
+    run = IngestionRun.objects.create(
+        source=source, format=source.format, location="x", status=status, **fields
+    )
+    moment = timezone.now() - timedelta(minutes=minutes_ago)
+    IngestionRun.objects.filter(pk=run.pk).update(started_at=moment, finished_at=moment)
+    return IngestionRun.objects.get(pk=run.pk)
+
+
+def test_freshness_reports_last_success_lag_coverage_and_last_error(make_source):
+    healthy = make_source(name="a-healthy", schedule_minutes=60)
+    failing = make_source(name="b-failing", schedule_minutes=60)
+    silent = make_source(name="c-silent")
+    end = timezone.now() - timedelta(hours=1)
+    _run(healthy, RunStatus.FAILED, 90, error="old problem")
+    _run(healthy, RunStatus.SUCCEEDED, 30, rows_read=10, rows_stored=9, data_end=end)
+    _run(failing, RunStatus.SUCCEEDED, 300)
+    _run(
+        failing,
+        RunStatus.FAILED,
+        10,
+        error="bad.csv, line 3, column cost: oops",
+        error_file="bad.csv",
+        error_line=3,
+        error_column="cost",
+    )
+
+    now = timezone.now()
+    rows = {row.source.name: row for row in freshness(now)}
+    assert [name for name in rows] == ["a-healthy", "b-failing", "c-silent"]
+    a, b, c = rows["a-healthy"], rows["b-failing"], rows["c-silent"]
+    assert timedelta(minutes=29) < a.lag < timedelta(minutes=31)
+    assert a.data_through == end and a.last_run.rows_stored == 9
+    assert a.last_error.error == "old problem" and not a.failing and not a.stale
+    assert (
+        b.failing
+        and b.stale
+        and (b.last_error.error_line, b.last_error.error_column) == (3, "cost")
+    )
+    assert c.last_success_at is None and c.lag is None and c.stale and not c.failing
+    assert silent.pk == c.source.pk
+
+
+def test_pushed_sources_are_never_called_stale(make_source):
+    [row] = freshness_for(make_source(location_kind=Source.Location.PUSH))
+    assert not row.stale
+
+
+def freshness_for(source):
+    return [row for row in freshness() if row.source.pk == source.pk]
+
+
+@pytest.mark.urls(__name__)
+def test_the_page_is_for_finance_only(make_source):
+    source = make_source(name="cur-prod")
+    _run(source, RunStatus.FAILED, 5, error="s3://b/k.csv.gz, line 7, column cost: not a number")
+    users = get_user_model().objects
+    client = Client()
+    assert client.get("/sources/").status_code == 302  # to the login page
+
+    client.force_login(users.create_user("dev"))
+    assert client.get("/sources/").status_code == 403
+
+    finance = users.create_user("fin")
+    OrgRole.objects.create(user=finance, role=Role.FINANCE)
+    client.force_login(finance)
+    page = client.get("/sources/")
+    assert page.status_code == 200
+    assert b"cur-prod" in page.content and b"line 7, column cost" in page.content
