@@ -7,6 +7,7 @@ fall back to the project-local cluster that `python -m costapp.localdb start` re
 from __future__ import annotations
 
 import os
+from importlib.util import find_spec
 from pathlib import Path
 
 import dj_database_url
@@ -111,7 +112,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    # plotly.js as shipped inside the plotly package: served from our static, no copy, no CDN.
+    ("vendor/plotly", Path(find_spec("plotly").origin).parent / "package_data"),
+]
 # Development and tests serve static files straight from static/ without collectstatic.
 WHITENOISE_USE_FINDERS = DEBUG or _env_bool("INFERENCE_LEDGER_DEV")
 STORAGES = {

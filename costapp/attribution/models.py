@@ -1,11 +1,14 @@
 """Allocations: each resource-hour's cost split into teams/models/endpoints, idle and unallocated.
 
-Invariant, per (hour, resource_id, basis): sum of every line's cost = the billed cost of that
-resource-hour, exactly. Both bases (amortized = FOCUS EffectiveCost, billed = BilledCost) are
-split independently so each conserves on its own.
+Invariant, per (hour, resource_id, currency, basis): the sum of every Allocation row's cost =
+the cost of the CostLines spread onto that hour for that resource, exactly. Both bases
+(amortized = FOCUS EffectiveCost, billed = BilledCost) are split independently so each conserves
+on its own. The method is described in costapp.attribution.engine.
 """
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from django.db import models
 
@@ -16,7 +19,8 @@ class LineKind(models.TextChoices):
     USAGE = "usage"  # busy share attributed to a (team, model, endpoint)
     IDLE = "idle"  # cost x (1 - utilization)
     UNMEASURED = "unmeasured"  # cost with no telemetry and no request load to infer from
-    UNALLOCATED = "unallocated"  # busy cost with no request tags to split it by
+    UNALLOCATED = "unallocated"  # busy or shared cost with no request tags or rule to split it by
+    SHARED = "shared"  # a shared / non-GPU cost distributed to a team by a CostRule
 
 
 class Allocation(models.Model):
@@ -36,7 +40,13 @@ class Allocation(models.Model):
     output_tokens = models.BigIntegerField(default=0)
     gpu_hours = models.DecimalField(max_digits=20, decimal_places=10, default=0)
     utilization = models.DecimalField(max_digits=7, decimal_places=6, null=True)
-    rule = models.CharField(max_length=32, blank=True)  # gpu_seconds | tokens | requests | ...
+    # "telemetry" (GpuSample mean), "inferred" (GPU-seconds / capacity) or "" (unmeasured).
+    utilization_source = models.CharField(max_length=16, blank=True)
+    # gpu_seconds | tokens | requests | even | gpu_cost | tag:<rule id> | "" (no rule applied)
+    rule = models.CharField(max_length=32, blank=True)
+    # The usage share that produced this row: weight / weight_total of the split it came from.
+    weight = models.DecimalField(max_digits=38, decimal_places=10, null=True)
+    weight_total = models.DecimalField(max_digits=38, decimal_places=10, null=True)
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -44,3 +54,62 @@ class Allocation(models.Model):
             models.Index(fields=["hour", "resource_id"]),
             models.Index(fields=["team", "hour"]),
         ]
+
+
+class IdlePolicy(models.TextChoices):
+    SEPARATE = "separate", "Show idle as its own line"
+    SHARE = "share", "Share idle back to the pool's teams by their use"
+
+
+class AttributionPolicy(models.Model):
+    """The organisation's attribution settings; one row (pk=1), created on first read."""
+
+    idle_policy = models.CharField(
+        max_length=16, choices=IdlePolicy.choices, default=IdlePolicy.SEPARATE
+    )
+    # Tokens rule weight: a key's use = input_tokens + output_token_weight x output_tokens.
+    output_token_weight = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal(1))
+    # Derive the weight from request latency (see costapp.attribution.weights) when the data
+    # allows; output_token_weight is the fallback.
+    derive_output_weight = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name_plural = "attribution policy"
+
+    def __str__(self) -> str:
+        return f"idle={self.idle_policy}, output weight={self.output_token_weight}"
+
+    @classmethod
+    def current(cls) -> AttributionPolicy:
+        policy, _ = cls.objects.get_or_create(pk=1)
+        return policy
+
+
+class RuleAction(models.TextChoices):
+    ASSIGN = "assign", "Assign to the team (or the tag's value when team is blank)"
+    EVEN = "even", "Split evenly across the teams with usage in that hour"
+    GPU_COST = "gpu_cost", "Split in proportion to the teams' GPU cost in that hour"
+
+
+class CostRule(models.Model):
+    """Distribution rule for shared / non-GPU cost lines, matched on the provider's tags.
+
+    Rules are tried by ascending priority; the first whose tag matches a line decides it. A
+    line no rule matches stays "unallocated" and visible.
+    """
+
+    name = models.CharField(max_length=200)
+    priority = models.IntegerField(default=100)
+    enabled = models.BooleanField(default=True)
+    tag_key = models.CharField(max_length=200)
+    tag_value = models.CharField(max_length=500, blank=True, help_text="blank matches any value")
+    action = models.CharField(max_length=16, choices=RuleAction.choices, default=RuleAction.ASSIGN)
+    team = models.CharField(max_length=200, blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    endpoint = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["priority", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.priority}: {self.tag_key}={self.tag_value or '*'} -> {self.action}"

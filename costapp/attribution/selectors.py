@@ -1,0 +1,257 @@
+"""Read queries over allocations shared by pages and the API: team costs and unit economics.
+
+Every function takes a [start, end) window, a cost basis ("amortized" = FOCUS EffectiveCost,
+the default, or "billed") and, where it reports per team, the list of team slugs the caller may
+see (from costapp.core.access.visible_teams); None means every team (finance).
+
+Idle is stored as its own line per resource-hour. With share_idle (OpenCost's share-idle, the
+org's AttributionPolicy.idle_policy "share" by default), each pool-hour's idle cost and idle
+GPU-hours are handed to the teams that used that pool in that hour, in proportion to their
+usage cost; idle in a pool-hour nobody used stays idle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import connection
+
+from costapp.money import ZERO, quantize
+
+from .models import AttributionPolicy, IdlePolicy
+
+_BASIS = {"amortized": "amortized_cost", "billed": "billed_cost"}
+_GROUPS = ("team", "model", "endpoint")
+_PERIODS = ("hour", "day", "month")
+MILLION = Decimal(1_000_000)
+
+
+@dataclass(frozen=True)
+class TeamCost:
+    team: str
+    usage: Decimal  # busy GPU cost split by measured use
+    shared: Decimal  # shared / non-GPU cost distributed by rules
+    idle: Decimal  # idle handed back under share-idle (zero when idle is kept separate)
+    total: Decimal
+
+
+def _column(basis: str) -> str:
+    if basis not in _BASIS:
+        raise ValueError(f"basis must be one of {sorted(_BASIS)}")
+    return _BASIS[basis]
+
+
+def _share_idle_default(share_idle: bool | None) -> bool:
+    if share_idle is None:
+        return AttributionPolicy.current().idle_policy == IdlePolicy.SHARE
+    return share_idle
+
+
+def _fetch(sql: str, params: dict) -> list[dict]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [c.name for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+_SHARED_IDLE = """
+WITH used AS (
+    SELECT hour, pool, team, sum({col}) AS cost
+    FROM attribution_allocation
+    WHERE kind = 'usage' AND hour >= %(start)s AND hour < %(end)s
+    GROUP BY hour, pool, team
+), pool_use AS (
+    SELECT hour, pool, sum(cost) AS total FROM used GROUP BY hour, pool HAVING sum(cost) > 0
+), idle AS (
+    SELECT hour, pool, sum({col}) AS cost, sum(gpu_hours) AS gpu_hours
+    FROM attribution_allocation
+    WHERE kind = 'idle' AND hour >= %(start)s AND hour < %(end)s
+    GROUP BY hour, pool
+)
+SELECT u.team, round(sum(i.cost * u.cost / p.total), 10) AS idle_cost,
+       round(sum(i.gpu_hours * u.cost / p.total), 10) AS idle_gpu_hours
+FROM used u
+JOIN pool_use p ON p.hour = u.hour AND p.pool = u.pool
+JOIN idle i ON i.hour = u.hour AND i.pool = u.pool
+GROUP BY u.team
+"""
+
+
+def _shared_idle(start: datetime, end: datetime, col: str) -> dict[str, tuple[Decimal, Decimal]]:
+    rows = _fetch(_SHARED_IDLE.format(col=col), {"start": start, "end": end})
+    return {r["team"]: (r["idle_cost"], r["idle_gpu_hours"]) for r in rows}
+
+
+def team_costs(
+    start: datetime,
+    end: datetime,
+    teams: list[str] | None = None,
+    share_idle: bool | None = None,
+    basis: str = "amortized",
+) -> list[TeamCost]:
+    """Each visible team's cost in the window: usage + shared (+ its idle share when shared)."""
+    col = _column(basis)
+    rows = _fetch(
+        f"""SELECT team, sum(CASE WHEN kind = 'usage' THEN {col} ELSE 0 END) AS usage,
+                   sum(CASE WHEN kind = 'shared' THEN {col} ELSE 0 END) AS shared
+            FROM attribution_allocation
+            WHERE team <> '' AND hour >= %(start)s AND hour < %(end)s
+            GROUP BY team ORDER BY team""",
+        {"start": start, "end": end},
+    )
+    idle = _shared_idle(start, end, col) if _share_idle_default(share_idle) else {}
+    result = []
+    for row in rows:
+        if teams is not None and row["team"] not in teams:
+            continue
+        idle_cost = idle.get(row["team"], (ZERO, ZERO))[0]
+        total = row["usage"] + row["shared"] + idle_cost
+        result.append(TeamCost(row["team"], row["usage"], row["shared"], idle_cost, total))
+    return result
+
+
+def company_lines(
+    start: datetime, end: datetime, share_idle: bool | None = None, basis: str = "amortized"
+) -> dict[str, Decimal]:
+    """Whole-company lines that belong to no team: idle (what is left of it when shared),
+    unallocated and unmeasured. For finance only (access.sees_whole_company)."""
+    col = _column(basis)
+    rows = _fetch(
+        f"""SELECT kind, sum({col}) AS cost FROM attribution_allocation
+            WHERE kind IN ('idle', 'unallocated', 'unmeasured')
+              AND hour >= %(start)s AND hour < %(end)s GROUP BY kind""",
+        {"start": start, "end": end},
+    )
+    lines = {"idle": ZERO, "unallocated": ZERO, "unmeasured": ZERO}
+    lines.update({r["kind"]: r["cost"] for r in rows})
+    if _share_idle_default(share_idle):
+        handed = sum((c for c, _ in _shared_idle(start, end, col).values()), ZERO)
+        lines["idle"] = quantize(lines["idle"] - handed)
+    return lines
+
+
+def _per(amount: Decimal, count: int | Decimal, scale: Decimal) -> Decimal | None:
+    return amount * scale / count if count else None
+
+
+def unit_costs(
+    start: datetime,
+    end: datetime,
+    teams: list[str] | None = None,
+    group_by: tuple[str, ...] = ("team",),
+    period: str | None = None,
+    basis: str = "amortized",
+) -> list[dict]:
+    """Cost per 1M input / output / blended tokens, per 1K requests and GPU-hours per 1M tokens,
+    grouped by any of team/model/endpoint and optionally per hour/day/month.
+
+    Cost is the key's usage and shared lines. "Per 1M input tokens" divides that whole cost by
+    the input tokens (and likewise for output); "blended" divides by input + output tokens.
+    """
+    col = _column(basis)
+    if not group_by or any(g not in _GROUPS for g in group_by):
+        raise ValueError(f"group_by must be a subset of {_GROUPS}")
+    keys = list(group_by)
+    if period is not None:
+        if period not in _PERIODS:
+            raise ValueError(f"period must be one of {_PERIODS}")
+        keys.insert(0, f"date_trunc('{period}', hour) AS period")
+    select = ", ".join(keys)
+    group = ", ".join(str(i) for i in range(1, len(keys) + 1))
+    team_filter = "AND team = ANY(%(teams)s)" if teams is not None else ""
+    rows = _fetch(
+        f"""SELECT {select}, sum({col}) AS cost, sum(requests) AS requests,
+                   sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+                   sum(gpu_hours) AS gpu_hours
+            FROM attribution_allocation
+            WHERE kind IN ('usage', 'shared') AND team <> '' {team_filter}
+              AND hour >= %(start)s AND hour < %(end)s
+            GROUP BY {group} ORDER BY {group}""",
+        {"start": start, "end": end, "teams": teams},
+    )
+    for row in rows:
+        tokens = row["input_tokens"] + row["output_tokens"]
+        row["cost_per_1m_input"] = _per(row["cost"], row["input_tokens"], MILLION)
+        row["cost_per_1m_output"] = _per(row["cost"], row["output_tokens"], MILLION)
+        row["cost_per_1m_tokens"] = _per(row["cost"], tokens, MILLION)
+        row["cost_per_1k_requests"] = _per(row["cost"], row["requests"], Decimal(1000))
+        row["gpu_hours_per_1m_tokens"] = _per(row["gpu_hours"], tokens, MILLION)
+    return rows
+
+
+def _pct(part: Decimal, whole: Decimal) -> Decimal | None:
+    return part * 100 / whole if whole else None
+
+
+def idle_capacity(
+    start: datetime,
+    end: datetime,
+    by: str = "org",
+    teams: list[str] | None = None,
+    basis: str = "amortized",
+) -> list[dict]:
+    """Idle-capacity %: idle GPU-hours / GPU-hours and idle cost / GPU cost.
+
+    by="org" or "pool": whole-company figures over every GPU line (usage, idle, unallocated,
+    unmeasured; unmeasured hours count as GPU-hours but not as idle). by="team": each team's
+    busy GPU-hours and cost plus the idle it would carry under share-idle.
+    """
+    col = _column(basis)
+    params = {"start": start, "end": end}
+    if by == "team":
+        idle = _shared_idle(start, end, col)
+        rows = _fetch(
+            f"""SELECT team AS key, sum(gpu_hours) AS busy_hours, sum({col}) AS busy_cost
+                FROM attribution_allocation
+                WHERE kind = 'usage' AND hour >= %(start)s AND hour < %(end)s
+                GROUP BY team ORDER BY team""",
+            params,
+        )
+        result = []
+        for row in rows:
+            if teams is not None and row["key"] not in teams:
+                continue
+            idle_cost, idle_hours = idle.get(row["key"], (ZERO, ZERO))
+            result.append(
+                _capacity(
+                    row["key"],
+                    row["busy_hours"] + idle_hours,
+                    idle_hours,
+                    row["busy_cost"] + idle_cost,
+                    idle_cost,
+                )
+            )
+        return result
+    if by not in ("org", "pool"):
+        raise ValueError("by must be org, pool or team")
+    key = "pool" if by == "pool" else "'org'"
+    rows = _fetch(
+        f"""SELECT {key} AS key, sum(gpu_hours) AS gpu_hours,
+                   sum(CASE WHEN kind = 'idle' THEN gpu_hours ELSE 0 END) AS idle_hours,
+                   sum({col}) AS gpu_cost,
+                   sum(CASE WHEN kind = 'idle' THEN {col} ELSE 0 END) AS idle_cost
+            FROM attribution_allocation
+            WHERE pool <> '' AND hour >= %(start)s AND hour < %(end)s
+            GROUP BY 1 ORDER BY 1""",
+        params,
+    )
+    return [
+        _capacity(r["key"], r["gpu_hours"], r["idle_hours"], r["gpu_cost"], r["idle_cost"])
+        for r in rows
+    ]
+
+
+def _capacity(
+    key: str, gpu_hours: Decimal, idle_hours: Decimal, gpu_cost: Decimal, idle_cost: Decimal
+) -> dict:
+    return {
+        "key": key,
+        "gpu_hours": gpu_hours,
+        "idle_gpu_hours": idle_hours,
+        "idle_hours_pct": _pct(idle_hours, gpu_hours),
+        "gpu_cost": gpu_cost,
+        "idle_cost": idle_cost,
+        "idle_cost_pct": _pct(idle_cost, gpu_cost),
+    }

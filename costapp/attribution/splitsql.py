@@ -1,0 +1,47 @@
+"""Exact largest-remainder split in SQL, the set-based twin of costapp.money.split.
+
+`largest_remainder(source, group, order)` returns SQL (CTEs to append after a CTE named by
+`source`) that splits each group's `amount_a` and `amount_b` across its rows in proportion to
+`weight`, at the 1E-10 quantum:
+
+- units = |amount| x 1E10 is an exact integer (amounts are NUMERIC(28,10));
+- each row gets floor(units x weight / total) quanta, computed with div()/mod(), which are exact
+  on NUMERIC (plain "/" rounds to a finite scale and could round a share up);
+- the leftover quanta go one each to the rows with the largest remainders, ties to the earlier
+  row in `order` — exactly what money.split does for the same weights in the same order;
+- a negative amount (a credit) splits its magnitude and takes the sign back.
+
+Every group must have a positive weight total; callers filter the others out first.
+The final CTE, `lr`, has every source column plus weight_total, part_a and part_b.
+"""
+
+from __future__ import annotations
+
+
+def largest_remainder(source: str, group: str, order: str) -> str:
+    return f"""
+lr_units AS (
+    SELECT s.*, sum(s.weight) OVER (PARTITION BY {group}) AS weight_total,
+           abs(s.amount_a) * 10000000000 AS units_a,
+           abs(s.amount_b) * 10000000000 AS units_b
+    FROM {source} s
+), lr_floor AS (
+    SELECT u.*,
+           div(u.units_a * u.weight, u.weight_total) AS floor_a,
+           mod(u.units_a * u.weight, u.weight_total) AS rem_a,
+           div(u.units_b * u.weight, u.weight_total) AS floor_b,
+           mod(u.units_b * u.weight, u.weight_total) AS rem_b
+    FROM lr_units u
+), lr_rank AS (
+    SELECT f.*,
+           f.units_a - sum(f.floor_a) OVER (PARTITION BY {group}) AS left_a,
+           f.units_b - sum(f.floor_b) OVER (PARTITION BY {group}) AS left_b,
+           row_number() OVER (PARTITION BY {group} ORDER BY f.rem_a DESC, {order}) AS rank_a,
+           row_number() OVER (PARTITION BY {group} ORDER BY f.rem_b DESC, {order}) AS rank_b
+    FROM lr_floor f
+), lr AS (
+    SELECT r.*,
+           sign(r.amount_a) * (r.floor_a + (r.rank_a <= r.left_a)::int) * 0.0000000001 AS part_a,
+           sign(r.amount_b) * (r.floor_b + (r.rank_b <= r.left_b)::int) * 0.0000000001 AS part_b
+    FROM lr_rank r
+)"""

@@ -1,0 +1,243 @@
+"""The SQL steps of one attribution run, in order; each is one set operation over a window.
+
+Every statement takes %(start)s and %(end)s (the hour-aligned window) and works on temporary
+tables that live until the run's transaction ends. See costapp.attribution.engine for the
+method these steps implement.
+"""
+
+from __future__ import annotations
+
+from .splitsql import largest_remainder
+
+# A line is spread evenly over the hours its charge period touches: money.split(amount, [1]*n),
+# i.e. every hour gets floor(units / n) quanta and the first (units mod n) hours one more.
+LINES = """
+CREATE TEMP TABLE _lines ON COMMIT DROP AS
+SELECT c.id AS line_id, c.resource_id, c.billing_currency AS currency, c.pricing_category,
+       c.effective_cost AS amortized, c.billed_cost AS billed, c.tags,
+       date_trunc('hour', c.charge_period_start) AS h0,
+       greatest(1, ceil(extract(epoch FROM c.charge_period_end
+                                - date_trunc('hour', c.charge_period_start)) / 3600))::int AS n,
+       (g.id IS NOT NULL AND c.charge_category = 'Usage') AS on_gpu
+FROM ingest_costline c
+LEFT JOIN ingest_gpuresource g ON g.resource_id = c.resource_id AND c.resource_id <> ''
+WHERE c.charge_period_start < %(end)s AND c.charge_period_end >= %(start)s
+"""
+
+LINE_HOURS = """
+CREATE TEMP TABLE _line_hours ON COMMIT DROP AS
+SELECT l.line_id, l.resource_id, l.currency, l.pricing_category, l.on_gpu,
+       l.h0 + i * interval '1 hour' AS hour,
+       sign(l.amortized) * (div(abs(l.amortized) * 10000000000, l.n)
+           + (i < mod(abs(l.amortized) * 10000000000, l.n))::int) * 0.0000000001 AS amortized,
+       sign(l.billed) * (div(abs(l.billed) * 10000000000, l.n)
+           + (i < mod(abs(l.billed) * 10000000000, l.n))::int) * 0.0000000001 AS billed
+FROM _lines l CROSS JOIN LATERAL generate_series(0, l.n - 1) AS i
+WHERE l.h0 + i * interval '1 hour' >= %(start)s AND l.h0 + i * interval '1 hour' < %(end)s
+"""
+
+# The cost of each GPU resource-hour (Usage lines only) with its pool and GPU count.
+RESOURCE_HOURS = """
+CREATE TEMP TABLE _rh ON COMMIT DROP AS
+SELECT lh.hour, lh.resource_id, lh.currency,
+       sum(lh.amortized) AS amortized, sum(lh.billed) AS billed,
+       CASE WHEN count(DISTINCT lh.pricing_category) <= 1 THEN coalesce(min(lh.pricing_category), '')
+            ELSE 'Mixed' END AS pricing_category,
+       greatest(g.gpu_count, 1) AS gpu_count,
+       coalesce(p.name, concat_ws('/', coalesce(nullif(g.provider, ''), '-'),
+                coalesce(nullif(g.region, ''), '-'), coalesce(nullif(g.gpu_type, ''), '-'))) AS pool
+FROM _line_hours lh
+JOIN ingest_gpuresource g ON g.resource_id = lh.resource_id
+LEFT JOIN ingest_gpupool p ON p.id = g.pool_id
+WHERE lh.on_gpu
+GROUP BY lh.hour, lh.resource_id, lh.currency, g.gpu_count, p.name, g.provider, g.region,
+         g.gpu_type
+"""
+
+_MAPPED = """(SELECT DISTINCT ON (m.value) m.value, r.resource_id
+   FROM ingest_gpumapping m JOIN ingest_gpuresource r ON r.id = m.resource_id
+   WHERE m.match_on = '{kind}' ORDER BY m.value, m.priority, m.id)"""
+
+_BY_LABEL = """(SELECT r.resource_id FROM ingest_gpumapping m
+   JOIN ingest_gpuresource r ON r.id = m.resource_id
+   WHERE m.match_on = 'label' AND s.labels ->> m.label_key = m.value
+   ORDER BY m.priority, m.id LIMIT 1)"""
+
+
+def utilization(with_labels: bool) -> str:
+    """Mean utilization per resource-hour over its GPUs.
+
+    Samples reach a resource by their own resource_id, else a GpuMapping (uuid, hostname,
+    label, in that order), else a hostname equal to a resource id. A unit (a whole GPU or a MIG
+    slice) averages its samples; a MIG slice counts for its share of the GPU's 7 compute slices,
+    read from DCGM's GPU_I_PROFILE label ("3g.40gb" = 3/7; 1/7 when unknown), so a GPU's
+    utilization is the slice-weighted sum (slices that never report count as idle). The
+    resource's utilization is the mean over its reporting GPUs.
+    """
+    label = _BY_LABEL if with_labels else "NULL"
+    return f"""
+CREATE TEMP TABLE _util ON COMMIT DROP AS
+WITH per_unit AS (
+    SELECT date_trunc('hour', s.ts) AS hour,
+           coalesce(nullif(s.resource_id, ''), mu.resource_id, mh.resource_id, {label},
+                    hr.resource_id) AS resource_id,
+           s.gpu_uuid, s.mig_instance,
+           avg(least(greatest(s.utilization, 0), 1)) AS u,
+           max(CASE WHEN s.mig_instance = '' THEN 1
+                    ELSE coalesce(substring(s.labels ->> 'GPU_I_PROFILE' FROM '^([0-9]+)g')::numeric,
+                                  1) / 7 END) AS slice
+    FROM ingest_gpusample s
+    LEFT JOIN {_MAPPED.format(kind="uuid")} mu ON mu.value = s.gpu_uuid
+    LEFT JOIN {_MAPPED.format(kind="hostname")} mh ON mh.value = s.hostname
+    LEFT JOIN ingest_gpuresource hr ON hr.resource_id = s.hostname
+    WHERE s.ts >= %(start)s AND s.ts < %(end)s AND s.utilization IS NOT NULL
+    GROUP BY 1, 2, 3, 4
+), per_gpu AS (
+    SELECT hour, resource_id, gpu_uuid, least(1, sum(slice * u)) AS u
+    FROM per_unit WHERE resource_id IS NOT NULL
+    GROUP BY hour, resource_id, gpu_uuid
+)
+SELECT hour, resource_id, avg(u) AS u, count(*) AS gpus
+FROM per_gpu
+GROUP BY hour, resource_id
+"""
+
+
+USAGE = """
+CREATE TEMP TABLE _use ON COMMIT DROP AS
+SELECT u.hour, u.resource_id, u.team, u.model, u.endpoint,
+       sum(u.requests) AS requests, sum(u.input_tokens) AS input_tokens,
+       sum(u.output_tokens) AS output_tokens, sum(u.gpu_seconds) AS gpu_seconds,
+       bool_and(u.gpu_seconds IS NOT NULL) AS all_gs
+FROM ingest_usagerollup u
+WHERE u.hour >= %(start)s AND u.hour < %(end)s
+  AND EXISTS (SELECT 1 FROM _rh WHERE _rh.hour = u.hour AND _rh.resource_id = u.resource_id)
+GROUP BY u.hour, u.resource_id, u.team, u.model, u.endpoint
+"""
+
+# Per resource-hour: utilization (telemetry, else inferred from GPU-seconds, else unknown), the
+# rule for the busy split, and idle = cost x (1 - u) rounded to the quantum (busy = the rest).
+FRAME = """
+CREATE TEMP TABLE _frame ON COMMIT DROP AS
+WITH load AS (
+    SELECT hour, resource_id, bool_and(all_gs) AS all_gs, sum(gpu_seconds) AS gs,
+           sum(input_tokens + %(w)s * output_tokens) AS tok, sum(requests) AS req
+    FROM _use GROUP BY hour, resource_id
+), f AS (
+    SELECT rh.*,
+           CASE WHEN ut.u IS NOT NULL THEN round(ut.u, 6)
+                WHEN ld.gs > 0 THEN round(least(1, ld.gs / (3600 * rh.gpu_count)), 6) END AS u,
+           CASE WHEN ut.u IS NOT NULL THEN 'telemetry'
+                WHEN ld.gs > 0 THEN 'inferred' ELSE '' END AS u_source,
+           CASE WHEN ld.all_gs AND ld.gs > 0 THEN 'gpu_seconds'
+                WHEN ld.tok > 0 THEN 'tokens'
+                WHEN ld.req > 0 THEN 'requests' ELSE '' END AS rule
+    FROM _rh rh
+    LEFT JOIN _util ut ON ut.hour = rh.hour AND ut.resource_id = rh.resource_id
+    LEFT JOIN load ld ON ld.hour = rh.hour AND ld.resource_id = rh.resource_id
+)
+SELECT f.*, round(f.amortized * (1 - f.u), 10) AS idle_a, round(f.billed * (1 - f.u), 10) AS idle_b
+FROM f
+"""
+
+_COLUMNS = """(hour, resource_id, pool, kind, team, model, endpoint, amortized_cost, billed_cost,
+ currency, pricing_category, requests, input_tokens, output_tokens, gpu_hours, utilization,
+ utilization_source, rule, weight, weight_total, computed_at)"""
+
+# Idle, unmeasured and unallocated lines: at most one each per resource-hour.
+FRAME_LINES = f"""
+INSERT INTO attribution_allocation {_COLUMNS}
+SELECT hour, resource_id, pool, 'idle', '', '', '', idle_a, idle_b, currency, pricing_category,
+       0, 0, 0, gpu_count * (1 - u), u, u_source, '', NULL::numeric, NULL::numeric, now()
+FROM _frame WHERE u IS NOT NULL
+UNION ALL
+SELECT hour, resource_id, pool, 'unmeasured', '', '', '', amortized, billed, currency,
+       pricing_category, 0, 0, 0, gpu_count, NULL::numeric, '', '', NULL::numeric, NULL::numeric, now()
+FROM _frame WHERE u IS NULL
+UNION ALL
+SELECT hour, resource_id, pool, 'unallocated', '', '', '', amortized - idle_a, billed - idle_b,
+       currency, pricing_category, 0, 0, 0, gpu_count * u, u, u_source, '', NULL::numeric, NULL::numeric, now()
+FROM _frame WHERE u IS NOT NULL AND rule = ''
+"""
+
+# The busy share of each measured resource-hour, split across its (team, model, endpoint) keys.
+USAGE_LINES = f"""
+INSERT INTO attribution_allocation {_COLUMNS}
+WITH src AS (
+    SELECT f.hour, f.resource_id, f.currency, f.pool, f.pricing_category, f.u, f.u_source,
+           f.rule, f.gpu_count, x.team, x.model, x.endpoint, x.requests, x.input_tokens,
+           x.output_tokens,
+           CASE f.rule WHEN 'gpu_seconds' THEN x.gpu_seconds
+                       WHEN 'tokens' THEN x.input_tokens + %(w)s * x.output_tokens
+                       ELSE x.requests END AS weight,
+           f.amortized - f.idle_a AS amount_a, f.billed - f.idle_b AS amount_b
+    FROM _frame f JOIN _use x ON x.hour = f.hour AND x.resource_id = f.resource_id
+    WHERE f.u IS NOT NULL AND f.rule <> ''
+), {largest_remainder("src", "hour, resource_id, currency", "team, model, endpoint")}
+SELECT hour, resource_id, pool, 'usage', team, model, endpoint, part_a, part_b, currency,
+       pricing_category, requests, input_tokens, output_tokens,
+       round(gpu_count * u * weight / weight_total, 10), u, u_source, rule, weight,
+       weight_total, now()
+FROM lr
+"""
+
+# Shared and non-GPU lines: the first enabled CostRule (by priority) whose tag matches decides.
+SHARED_MATCH = """
+CREATE TEMP TABLE _shared ON COMMIT DROP AS
+WITH matched AS (
+    SELECT l.line_id, m.rule_id, m.action,
+           CASE WHEN m.action = 'assign'
+                THEN coalesce(nullif(m.team, ''), l.tags ->> m.tag_key, '') ELSE '' END AS team,
+           coalesce(m.model, '') AS model, coalesce(m.endpoint, '') AS endpoint
+    FROM _lines l
+    LEFT JOIN LATERAL (
+        SELECT r.id AS rule_id, r.action, r.team, r.model, r.endpoint, r.tag_key
+        FROM attribution_costrule r
+        WHERE r.enabled AND l.tags ? r.tag_key
+          AND (r.tag_value = '' OR l.tags ->> r.tag_key = r.tag_value)
+        ORDER BY r.priority, r.id LIMIT 1
+    ) m ON true
+    WHERE NOT l.on_gpu
+)
+SELECT lh.hour, lh.resource_id, lh.currency, lh.pricing_category, m.rule_id,
+       coalesce(m.action, '') AS action, m.team, m.model, m.endpoint,
+       sum(lh.amortized) AS amount_a, sum(lh.billed) AS amount_b
+FROM _line_hours lh JOIN matched m ON m.line_id = lh.line_id
+GROUP BY lh.hour, lh.resource_id, lh.currency, lh.pricing_category, m.rule_id, m.action,
+         m.team, m.model, m.endpoint
+"""
+
+# Teams that used GPUs in each hour, and their GPU cost: the recipients of "even" / "gpu_cost".
+RECIPIENTS = """
+CREATE TEMP TABLE _recipients ON COMMIT DROP AS
+SELECT hour, team, greatest(sum(amortized_cost), 0) AS gpu_cost
+FROM attribution_allocation
+WHERE kind = 'usage' AND team <> '' AND hour >= %(start)s AND hour < %(end)s
+GROUP BY hour, team
+"""
+
+SHARED_LINES = f"""
+INSERT INTO attribution_allocation {_COLUMNS}
+WITH src AS (
+    SELECT s.hour, s.resource_id, s.currency, s.pricing_category, s.rule_id, s.action, r.team,
+           CASE s.action WHEN 'even' THEN 1 ELSE r.gpu_cost END AS weight,
+           s.amount_a, s.amount_b
+    FROM _shared s JOIN _recipients r ON r.hour = s.hour
+    WHERE s.action = 'even' OR (s.action = 'gpu_cost' AND r.gpu_cost > 0)
+), {largest_remainder("src", "hour, resource_id, currency, pricing_category, rule_id", "team")}
+SELECT hour, resource_id, '', 'shared', team, '', '', part_a, part_b, currency,
+       pricing_category, 0, 0, 0, 0, NULL::numeric, '', action, weight, weight_total, now()
+FROM lr
+UNION ALL
+SELECT hour, resource_id, '', 'shared', team, model, endpoint, amount_a, amount_b, currency,
+       pricing_category, 0, 0, 0, 0, NULL::numeric, '', 'tag:' || rule_id, NULL::numeric, NULL::numeric, now()
+FROM _shared WHERE action = 'assign' AND team <> ''
+UNION ALL
+SELECT s.hour, s.resource_id, '', 'unallocated', '', '', '', s.amount_a, s.amount_b, s.currency,
+       s.pricing_category, 0, 0, 0, 0, NULL::numeric, '', '', NULL::numeric, NULL::numeric, now()
+FROM _shared s
+WHERE s.action = '' OR (s.action = 'assign' AND s.team = '')
+   OR (s.action IN ('even', 'gpu_cost') AND NOT EXISTS (
+        SELECT 1 FROM _recipients r WHERE r.hour = s.hour
+          AND (s.action = 'even' OR r.gpu_cost > 0)))
+"""

@@ -1,0 +1,95 @@
+"""Plotly figure builders for the dashboard: selector results in, figure JSON out.
+
+Figures are rendered in the browser by the plotly.js bundled with the plotly package and served
+from our own static files (no CDN). Amounts become floats only here, rounded to the cent, since
+a chart draws pixels, not ledgers.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+
+import plotly.graph_objects as go
+
+from .selectors import UNOWNED, UnitCost
+
+# Team colours, then fixed greys/ambers for the lines no team owns, so idle reads as "waste".
+PALETTE = ("#2563eb", "#0d9488", "#9333ea", "#db2777", "#ea580c", "#65a30d", "#0891b2", "#4f46e5")
+UNOWNED_COLOURS = {"Idle": "#9ca3af", "Unmeasured": "#d1d5db", "Unallocated": "#fbbf24"}
+FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
+
+
+def _layout(**extra) -> dict:
+    return dict(
+        template="none",
+        font=dict(family=FONT, size=12, color="#1f2937"),
+        margin=dict(l=56, r=16, t=8, b=40),
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        hoverlabel=dict(font=dict(family=FONT)),
+        **extra,
+    )
+
+
+def _cents(amount: Decimal) -> float:
+    return float(round(amount, 2))
+
+
+def daily_cost(daily: dict[str, dict[date, Decimal]]) -> dict:
+    """Stacked daily cost: one bar segment per team, then idle / unmeasured / unallocated."""
+    days = sorted({day for series in daily.values() for day in series})
+    teams = sorted(name for name in daily if name not in UNOWNED_COLOURS)
+    order = teams + [name for name in UNOWNED.values() if name in daily]
+    fig = go.Figure()
+    for index, name in enumerate(order):
+        colour = UNOWNED_COLOURS.get(name) or PALETTE[index % len(PALETTE)]
+        fig.add_bar(
+            name=name,
+            x=[day.isoformat() for day in days],
+            y=[_cents(daily[name].get(day, Decimal(0))) for day in days],
+            marker_color=colour,
+            hovertemplate="%{x}<br>" + name + ": $%{y:,.2f}<extra></extra>",
+        )
+    fig.update_layout(
+        _layout(
+            barmode="stack",
+            bargap=0.15,
+            legend=dict(orientation="h", y=-0.15),
+            yaxis=dict(tickprefix="$", separatethousands=True, gridcolor="#e5e7eb"),
+            xaxis=dict(type="date", tickformat="%b %d"),
+            height=360,
+        )
+    )
+    return _as_data(fig)
+
+
+def cost_per_million(rows: list[UnitCost], label: str) -> dict:
+    """Horizontal bars: cost per 1M tokens (input + output) of each row that has tokens."""
+    priced = sorted(
+        (row for row in rows if row.per_million_tokens is not None),
+        key=lambda row: row.per_million_tokens,
+    )
+    fig = go.Figure(
+        go.Bar(
+            orientation="h",
+            x=[_cents(row.per_million_tokens) for row in priced],
+            y=[row.key for row in priced],
+            marker_color=PALETTE[0],
+            hovertemplate="%{y}: $%{x:,.2f} per 1M tokens<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        _layout(
+            height=max(200, 34 * len(priced) + 60),
+            xaxis=dict(title=f"USD per 1M tokens, by {label}", tickprefix="$", gridcolor="#e5e7eb"),
+            yaxis=dict(automargin=True),
+        )
+    )
+    return _as_data(fig)
+
+
+def _as_data(fig: go.Figure) -> dict:
+    # Through plotly's own encoder (dates, numpy), then back to plain data for json_script.
+    return json.loads(fig.to_json())

@@ -1,0 +1,187 @@
+"""Read queries behind the dashboard: Allocation rows summed in SQL, within what a user may see.
+
+Finance sees the whole company: every team plus the idle, unmeasured and unallocated lines.
+Anyone else sees only the attributed lines (usage and shared) of their own teams, so no other
+team's name or figure can reach their page. Sums stay exact Decimals; rounding is for display.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from django.db.models import Max, Min, QuerySet, Sum
+from django.db.models.functions import TruncDate
+
+from costapp.attribution.models import Allocation, LineKind
+from costapp.core.access import sees_whole_company, visible_teams
+from costapp.ingest.models import GpuResource
+from costapp.money import ZERO
+
+Basis = Literal["amortized", "billed"]
+BASES: dict[str, str] = {"amortized": "amortized_cost", "billed": "billed_cost"}
+# Lines that belong to a team: its busy share of GPUs and the shared costs a rule gave it.
+ATTRIBUTED = (LineKind.USAGE, LineKind.SHARED)
+# Whole-company lines that belong to no team; their labels in charts and tables.
+UNOWNED = {
+    LineKind.IDLE: "Idle",
+    LineKind.UNMEASURED: "Unmeasured",
+    LineKind.UNALLOCATED: "Unallocated",
+}
+MILLION = Decimal(1_000_000)
+HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a user may see: every row (teams=None), or the attributed rows of some teams."""
+
+    teams: tuple[str, ...] | None
+
+    @property
+    def whole_company(self) -> bool:
+        return self.teams is None
+
+
+def scope_for(user) -> Scope:
+    if sees_whole_company(user):
+        return Scope(teams=None)
+    return Scope(teams=tuple(visible_teams(user).values_list("slug", flat=True)))
+
+
+@dataclass(frozen=True)
+class UnitCost:
+    """Cost and use of one team, model or endpoint over the period."""
+
+    key: str
+    cost: Decimal
+    requests: int
+    input_tokens: int
+    output_tokens: int
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    @property
+    def per_million_tokens(self) -> Decimal | None:
+        return self.cost * MILLION / self.tokens if self.tokens else None
+
+
+@dataclass
+class Overview:
+    basis: Basis
+    scope: Scope
+    first_day: date | None
+    last_day: date | None
+    total: Decimal = ZERO
+    attributed: Decimal = ZERO
+    by_kind: dict[str, Decimal] = field(default_factory=dict)
+    gpu_cost: Decimal = ZERO
+    idle_cost_pct: Decimal | None = None
+    idle_gpu_hours_pct: Decimal | None = None
+    requests: int = 0
+    tokens: int = 0
+    per_million_tokens: Decimal | None = None
+    teams: list[UnitCost] = field(default_factory=list)
+    models: list[UnitCost] = field(default_factory=list)
+    endpoints: list[UnitCost] = field(default_factory=list)
+    daily: dict[str, dict[date, Decimal]] = field(default_factory=dict)  # series -> day -> cost
+
+
+def visible_allocations(scope: Scope, start: date | None, end: date | None) -> QuerySet[Allocation]:
+    """Allocation rows in [start, end] (whole UTC days) that the scope may see."""
+    rows = Allocation.objects.all()
+    if start:
+        rows = rows.filter(hour__gte=datetime.combine(start, time.min, tzinfo=UTC))
+    if end:
+        rows = rows.filter(hour__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC))
+    if not scope.whole_company:
+        rows = rows.filter(team__in=scope.teams, kind__in=ATTRIBUTED)
+    return rows
+
+
+def _percent(part: Decimal, whole: Decimal) -> Decimal | None:
+    return part * HUNDRED / whole if whole else None
+
+
+def _unit_costs(rows: QuerySet[Allocation], dimension: str, cost_field: str) -> list[UnitCost]:
+    grouped = (
+        rows.filter(kind__in=ATTRIBUTED)
+        .values(dimension)
+        .annotate(
+            cost=Sum(cost_field),
+            requests=Sum("requests"),
+            input_tokens=Sum("input_tokens"),
+            output_tokens=Sum("output_tokens"),
+        )
+        .order_by("-cost", dimension)
+    )
+    return [
+        UnitCost(
+            key=row[dimension],
+            cost=row["cost"] or ZERO,
+            requests=row["requests"] or 0,
+            input_tokens=row["input_tokens"] or 0,
+            output_tokens=row["output_tokens"] or 0,
+        )
+        for row in grouped
+    ]
+
+
+def _daily(rows: QuerySet[Allocation], cost_field: str) -> dict[str, dict[date, Decimal]]:
+    series: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    per_day = (
+        rows.annotate(day=TruncDate("hour", tzinfo=UTC))
+        .values("day", "kind", "team")
+        .annotate(cost=Sum(cost_field))
+        .order_by("day")
+    )
+    for row in per_day:
+        name = UNOWNED.get(row["kind"]) or row["team"] or "Unallocated"
+        series[name][row["day"]] += row["cost"] or ZERO
+    return {name: dict(days) for name, days in series.items()}
+
+
+def _idle(overview: Overview, rows: QuerySet[Allocation], cost_field: str) -> None:
+    """Idle capacity, whole company only: idle share of GPU cost and of GPU-hours."""
+    on_gpus = rows.filter(resource_id__in=GpuResource.objects.values("resource_id"))
+    sums = on_gpus.aggregate(cost=Sum(cost_field), gpu_hours=Sum("gpu_hours"))
+    idle = on_gpus.filter(kind=LineKind.IDLE).aggregate(gpu_hours=Sum("gpu_hours"))
+    overview.gpu_cost = sums["cost"] or ZERO
+    overview.idle_cost_pct = _percent(overview.by_kind.get(LineKind.IDLE, ZERO), overview.gpu_cost)
+    overview.idle_gpu_hours_pct = _percent(idle["gpu_hours"] or ZERO, sums["gpu_hours"] or ZERO)
+
+
+def overview(
+    user, basis: Basis = "amortized", start: date | None = None, end: date | None = None
+) -> Overview:
+    """Everything the overview page shows, for what this user may see."""
+    cost_field = BASES[basis]
+    scope = scope_for(user)
+    rows = visible_allocations(scope, start, end)
+    span = rows.aggregate(first=Min("hour"), last=Max("hour"))
+    result = Overview(
+        basis=basis,
+        scope=scope,
+        first_day=span["first"].date() if span["first"] else None,
+        last_day=span["last"].date() if span["last"] else None,
+    )
+    for row in rows.values("kind").annotate(cost=Sum(cost_field)).order_by("kind"):
+        result.by_kind[row["kind"]] = row["cost"] or ZERO
+    result.total = sum(result.by_kind.values(), ZERO)
+    result.attributed = sum((result.by_kind.get(k, ZERO) for k in ATTRIBUTED), ZERO)
+    result.teams = _unit_costs(rows, "team", cost_field)
+    result.models = _unit_costs(rows, "model", cost_field)
+    result.endpoints = _unit_costs(rows, "endpoint", cost_field)
+    result.requests = sum(t.requests for t in result.teams)
+    result.tokens = sum(t.tokens for t in result.teams)
+    if result.tokens:
+        result.per_million_tokens = result.attributed * MILLION / result.tokens
+    result.daily = _daily(rows, cost_field)
+    if scope.whole_company:
+        _idle(result, rows, cost_field)
+    return result

@@ -1,0 +1,44 @@
+"""Display filters: money rounded for reading (stored amounts stay exact), counts, percents."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from django import template
+
+register = template.Library()
+CENT = Decimal("0.01")
+
+
+@register.filter
+def money(amount: Decimal | None) -> str:
+    """$1,234.57: two decimals, half-even, as finance rounds."""
+    if amount is None:
+        return "—"
+    rounded = Decimal(amount).quantize(CENT, rounding=ROUND_HALF_EVEN)
+    sign = "-" if rounded < 0 else ""
+    return f"{sign}${abs(rounded):,.2f}"
+
+
+@register.filter
+def unit_money(amount: Decimal | None) -> str:
+    """A unit price: cents when it is at least a cent, else four significant digits."""
+    if amount is None:
+        return "—"
+    amount = Decimal(amount)
+    if amount == 0 or abs(amount) >= CENT:
+        return money(amount)
+    digits = f"{abs(amount):.3e}"  # 4 significant digits, then back to plain notation
+    return f"{'-' if amount < 0 else ''}${Decimal(digits):f}"
+
+
+@register.filter
+def count(value: int | None) -> str:
+    return "—" if value is None else f"{int(value):,}"
+
+
+@register.filter
+def percent(value: Decimal | None) -> str:
+    if value is None:
+        return "—"
+    return f"{Decimal(value).quantize(Decimal('0.1'), rounding=ROUND_HALF_EVEN)}%"

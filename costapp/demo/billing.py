@@ -1,0 +1,250 @@
+"""Demo billing: one FOCUS 1.0 CSV with hourly GPU instance lines and a few shared lines.
+
+Column names and order follow the official FOCUS 1.0 sample. The instance type is carried in
+ResourceType (FOCUS leaves it free text; AWS puts it in the ChargeDescription too), and the
+pool in Tags. Amounts keep up to 10 decimals, as real exports do.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from costapp.money import QUANTUM
+
+from .fleet import P5, REGION, SAVINGS_PLAN_DISCOUNT, Instance, build_fleet, hours, is_running
+
+COLUMNS = (
+    "AvailabilityZone BilledCost BillingAccountId BillingAccountName BillingCurrency "
+    "BillingPeriodEnd BillingPeriodStart ChargeCategory ChargeClass ChargeDescription "
+    "ChargeFrequency ChargePeriodEnd ChargePeriodStart CommitmentDiscountCategory "
+    "CommitmentDiscountId CommitmentDiscountName CommitmentDiscountStatus "
+    "CommitmentDiscountType ConsumedQuantity ConsumedUnit ContractedCost ContractedUnitPrice "
+    "EffectiveCost InvoiceIssuerName ListCost ListUnitPrice PricingCategory PricingQuantity "
+    "PricingUnit ProviderName PublisherName RegionId RegionName ResourceId ResourceName "
+    "ResourceType ServiceCategory Id ServiceName SkuId SkuPriceId SubAccountId SubAccountName Tags"
+).split()
+
+ACCOUNT = ("210987654321", "Inference Ledger Demo")
+SUB_ACCOUNT = ("345678901234", "ml-serving-prod")
+AWS = "Amazon Web Services, Inc."
+EC2 = "Amazon Elastic Compute Cloud"
+
+
+def _money(amount: Decimal) -> str:
+    return str(amount.quantize(QUANTUM))
+
+
+def _ts(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _period(moment: datetime) -> tuple[str, str]:
+    start = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    end = (start + timedelta(days=32)).replace(day=1)
+    return _ts(start), _ts(end)
+
+
+def _line(start: datetime, end: datetime, **values) -> dict[str, str]:
+    period_start, period_end = _period(start)
+    line = dict.fromkeys(COLUMNS, "")
+    line.update(
+        BillingAccountId=ACCOUNT[0],
+        BillingAccountName=ACCOUNT[1],
+        BillingCurrency="USD",
+        BillingPeriodStart=period_start,
+        BillingPeriodEnd=period_end,
+        ChargeCategory="Usage",
+        ChargeFrequency="Usage-Based",
+        ChargePeriodStart=_ts(start),
+        ChargePeriodEnd=_ts(end),
+        InvoiceIssuerName=AWS,
+        ProviderName="AWS",
+        PublisherName=AWS,
+        RegionId=REGION[0],
+        RegionName=REGION[1],
+        SubAccountId=SUB_ACCOUNT[0],
+        SubAccountName=SUB_ACCOUNT[1],
+    )
+    line.update({k: str(v) for k, v in values.items()})
+    return line
+
+
+def savings_plan_arn(seed: int) -> str:
+    rng = random.Random(f"sp:{seed}")
+    return f"arn:aws:savingsplans::{ACCOUNT[0]}:savingsplan/{rng.getrandbits(128):032x}"
+
+
+def _instance_line(inst: Instance, hour: datetime, seed: int, spot: Decimal) -> dict[str, str]:
+    start = max(hour, inst.launched) if inst.launched else hour
+    end = hour + timedelta(hours=1)
+    # A partial first hour (launched mid-hour) is billed per second, as EC2 does.
+    quantity = Decimal((end - start).total_seconds()) / Decimal(3600)
+    list_rate = inst.type.on_demand
+    values: dict = dict(
+        AvailabilityZone=inst.zone,
+        ChargeDescription=f"${list_rate} per On Demand Linux {inst.type.name} Instance Hour",
+        ConsumedQuantity=quantity.quantize(QUANTUM),
+        ConsumedUnit="Hours",
+        PricingQuantity=quantity.quantize(QUANTUM),
+        PricingUnit="Hours",
+        ListUnitPrice=list_rate,
+        ListCost=_money(list_rate * quantity),
+        PricingCategory=inst.pricing,
+        ResourceId=inst.resource_id,
+        ResourceName=inst.name,
+        ResourceType=inst.type.name,
+        ServiceCategory="Compute",
+        ServiceName=EC2,
+        SkuId=f"{inst.type.name}-{inst.pricing.lower()}",
+        Tags=json.dumps({"pool": inst.pool, "env": "prod", "cost-center": "ml-platform"}),
+    )
+    if inst.pricing == "Committed":
+        rate = inst.type.on_demand * (1 - SAVINGS_PLAN_DISCOUNT)
+        arn = savings_plan_arn(seed)
+        # Covered usage: billed through the plan's recurring fee, so BilledCost is zero here.
+        values.update(
+            BilledCost=_money(Decimal(0)),
+            EffectiveCost=_money(rate * quantity),
+            ContractedUnitPrice=rate,
+            ContractedCost=_money(rate * quantity),
+            CommitmentDiscountCategory="Spend",
+            CommitmentDiscountId=arn,
+            CommitmentDiscountName="compute-sp-3yr",
+            CommitmentDiscountStatus="Used",
+            CommitmentDiscountType="Savings Plan",
+        )
+    else:
+        rate = spot if inst.pricing == "Dynamic" else list_rate
+        if inst.pricing == "Dynamic":
+            values["ChargeDescription"] = f"${rate} per Spot Linux {inst.type.name} Instance Hour"
+        cost = _money(rate * quantity)
+        values.update(BilledCost=cost, EffectiveCost=cost, ContractedCost=cost)
+        values["ContractedUnitPrice"] = rate
+    return _line(start, end, **values)
+
+
+def _shared_lines(hour: datetime, seed: int, rng: random.Random) -> Iterator[dict[str, str]]:
+    end = hour + timedelta(hours=1)
+    arn = savings_plan_arn(seed)
+    fee = _money(P5.on_demand * (1 - SAVINGS_PLAN_DISCOUNT))
+    yield _line(
+        hour,
+        end,
+        ChargeCategory="Purchase",
+        ChargeFrequency="Recurring",
+        ChargeDescription="3 year No Upfront Compute Savings Plan recurring fee",
+        BilledCost=fee,
+        EffectiveCost=_money(Decimal(0)),
+        ListCost=fee,
+        ContractedCost=fee,
+        CommitmentDiscountCategory="Spend",
+        CommitmentDiscountId=arn,
+        CommitmentDiscountName="compute-sp-3yr",
+        CommitmentDiscountType="Savings Plan",
+        ResourceId=arn,
+        ServiceCategory="Compute",
+        ServiceName="Savings Plans for AWS Compute usage",
+        SkuId="ComputeSP:3yrNoUpfront",
+    )
+    # NAT gateway egress: tiny hourly amounts, the classic sub-cent line.
+    gigabytes = Decimal(str(round(rng.uniform(0.02, 0.9), 6)))
+    cost = gigabytes * Decimal("0.045")
+    yield _line(
+        hour,
+        end,
+        AvailabilityZone="us-east-1b",
+        ChargeDescription="$0.045 per GB Data Processed by NAT Gateways",
+        BilledCost=_money(cost),
+        EffectiveCost=_money(cost),
+        ListCost=_money(cost),
+        ConsumedQuantity=gigabytes,
+        ConsumedUnit="GB",
+        PricingQuantity=gigabytes,
+        PricingUnit="GB",
+        ListUnitPrice="0.045",
+        PricingCategory="Standard",
+        ResourceId="nat-0d3f5e7a9b1c2d4e6",
+        ResourceName="inference-egress",
+        ResourceType="NAT Gateway",
+        ServiceCategory="Networking",
+        ServiceName=EC2,
+        SkuId="NatGateway-Bytes",
+        Tags=json.dumps({"env": "prod"}),
+    )
+
+
+def _storage_lines(day: date) -> Iterator[dict[str, str]]:
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    end = start + timedelta(days=1)
+    # Model weights and evaluation sets: S3 Standard at $0.023 per GB-month, pro-rated daily.
+    for bucket, gb, team in (
+        ("il-demo-model-weights", Decimal("4180.5"), ""),
+        ("il-demo-eval-sets", Decimal("612.25"), "research"),
+    ):
+        gb_month = gb / Decimal(30)
+        cost = gb_month * Decimal("0.023")
+        tags = {"env": "prod"} | ({"team": team} if team else {})
+        yield _line(
+            start,
+            end,
+            ChargeDescription="$0.023 per GB - first 50 TB / month of storage used",
+            BilledCost=_money(cost),
+            EffectiveCost=_money(cost),
+            ListCost=_money(cost),
+            ConsumedQuantity=gb_month.quantize(QUANTUM),
+            ConsumedUnit="GB-Mo",
+            PricingQuantity=gb_month.quantize(QUANTUM),
+            PricingUnit="GB-Mo",
+            ListUnitPrice="0.023",
+            PricingCategory="Standard",
+            ResourceId=f"arn:aws:s3:::{bucket}",
+            ResourceName=bucket,
+            ResourceType="Bucket",
+            ServiceCategory="Storage",
+            ServiceName="Amazon Simple Storage Service",
+            SkuId="TimedStorage-ByteHrs",
+            Tags=json.dumps(tags),
+        )
+
+
+def billing_lines(seed: int, start: date, days: int) -> Iterator[dict[str, str]]:
+    """Every line of the demo bill, in charge-period order."""
+    fleet = build_fleet(seed, start)
+    rng = random.Random(f"billing:{seed}")
+    spot = Decimal("2.1406")
+    for hour in hours(start, days):
+        if hour.hour == 0:
+            yield from _storage_lines(hour.date())
+        # Spot moves a little each hour, in tenths of a cent.
+        spot = min(
+            Decimal("3.1"), max(Decimal("1.7"), spot + Decimal(rng.randint(-30, 30)) / 10000)
+        )
+        for inst in fleet:
+            if is_running(inst, hour + timedelta(hours=1) - timedelta(microseconds=1)):
+                yield _instance_line(inst, hour, seed, spot)
+        yield from _shared_lines(hour, seed, rng)
+
+
+def write_billing_csv(path: Path, lines) -> int:
+    count = 0
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS, quoting=csv.QUOTE_MINIMAL)
+        writer.writeheader()
+        for line in lines:
+            writer.writerow(line)
+            count += 1
+    return count
+
+
+def generate_billing(outdir: Path, *, seed: int, start: date, days: int) -> list[Path]:
+    """Write the demo bill as one FOCUS CSV (one file: a billing period is restated whole)."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    path = outdir / f"focus-{start:%Y-%m}.csv"
+    write_billing_csv(path, billing_lines(seed, start, days))
+    return [path]

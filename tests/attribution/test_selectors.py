@@ -1,0 +1,73 @@
+"""Selectors: team costs with idle separate or shared, unit economics, idle capacity."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from costapp.attribution.engine import run_attribution
+from costapp.attribution.models import AttributionPolicy, IdlePolicy
+from costapp.attribution.selectors import company_lines, idle_capacity, team_costs, unit_costs
+
+from . import builders as b
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def attributed():
+    """Cost 100 (billed 200) at 40% utilization: idle 60, busy 40 split 3:1 by tokens."""
+    b.gpu_resource(gpus=1)
+    b.cost_line(cost="100", billed="200")
+    b.samples("i-gpu", b.hour(), ["0.4"])
+    b.usage("search", requests=3000, input_tokens=2_000_000, output_tokens=1_000_000)
+    b.usage("ads", requests=1000, input_tokens=500_000, output_tokens=500_000)
+    run_attribution()
+    return b.hour(), b.hour(1)
+
+
+def test_idle_kept_separate_by_default(attributed):
+    costs = {c.team: c for c in team_costs(*attributed)}
+    assert costs["search"].total == Decimal(30) and costs["search"].idle == 0
+    assert company_lines(*attributed)["idle"] == Decimal(60)
+
+
+def test_share_idle_hands_the_pools_idle_to_its_teams_by_use(attributed):
+    costs = {c.team: c for c in team_costs(*attributed, share_idle=True)}
+    assert (costs["search"].idle, costs["ads"].idle) == (Decimal(45), Decimal(15))
+    assert costs["search"].total + costs["ads"].total == Decimal(100)
+    assert company_lines(*attributed, share_idle=True)["idle"] == 0
+
+
+def test_policy_share_makes_sharing_the_default_view(attributed):
+    AttributionPolicy.objects.filter(pk=1).update(idle_policy=IdlePolicy.SHARE)
+    assert {c.team: c.idle for c in team_costs(*attributed)}["ads"] == Decimal(15)
+
+
+def test_team_filter_hides_other_teams(attributed):
+    assert [c.team for c in team_costs(*attributed, teams=["ads"])] == ["ads"]
+    assert [r["team"] for r in unit_costs(*attributed, teams=["ads"])] == ["ads"]
+
+
+def test_billed_basis_reports_billed_cost(attributed):
+    costs = {c.team: c for c in team_costs(*attributed, basis="billed")}
+    assert costs["search"].usage == Decimal(60)
+
+
+def test_unit_costs_per_token_request_and_gpu_hour(attributed):
+    row = {r["team"]: r for r in unit_costs(*attributed, period="day")}["search"]
+    assert row["cost"] == Decimal(30)
+    assert row["cost_per_1m_input"] == Decimal(15)
+    assert row["cost_per_1m_output"] == Decimal(30)
+    assert row["cost_per_1m_tokens"] == Decimal(10)
+    assert row["cost_per_1k_requests"] == Decimal(10)
+    assert row["gpu_hours_per_1m_tokens"] == Decimal("0.1")
+
+
+def test_idle_capacity_per_org_pool_and_team(attributed):
+    org = idle_capacity(*attributed)[0]
+    assert (org["idle_hours_pct"], org["idle_cost_pct"]) == (Decimal(60), Decimal(60))
+    assert idle_capacity(*attributed, by="pool")[0]["key"] == "aws/us-east-1/H100"
+    team = {r["key"]: r for r in idle_capacity(*attributed, by="team")}["ads"]
+    assert team["gpu_hours"] == Decimal("0.25") and team["idle_gpu_hours"] == Decimal("0.15")

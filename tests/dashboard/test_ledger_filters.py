@@ -1,0 +1,26 @@
+"""Display rounding: money to the cent, sub-cent unit prices to four significant digits."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from costapp.dashboard.templatetags.ledger import count, money, percent, unit_money
+
+
+def test_money_rounds_half_even_to_the_cent_with_separators():
+    assert money(Decimal("1234.5650000001")) == "$1,234.57"
+    assert money(Decimal("0.005")) == "$0.00"
+    assert money(Decimal("-12.345")) == "-$12.34"
+    assert money(None) == "—"
+
+
+def test_unit_money_keeps_significant_digits_below_a_cent():
+    assert unit_money(Decimal("0.0000123456789")) == "$0.00001235"
+    assert unit_money(Decimal("4.7712")) == "$4.77"
+    assert unit_money(Decimal(0)) == "$0.00"
+
+
+def test_counts_and_percents_read_well():
+    assert count(39517670) == "39,517,670"
+    assert percent(Decimal("76.749")) == "76.7%"
+    assert percent(None) == "—"

@@ -1,0 +1,133 @@
+"""The overview page: who sees what, the cost basis switch, and figures that match the ledger."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+
+from costapp.attribution.models import Allocation, LineKind
+from costapp.dashboard.templatetags.ledger import money, percent, unit_money
+
+from .builders import PASSWORD, allocation, finance_user, gpu_resource, team_lead
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ledger():
+    """Two days of one H100 node: two teams' usage, idle, unallocated, and a shared line."""
+    gpu_resource()
+    for day in ("2026-10-01", "2026-10-02"):
+        allocation(
+            f"{day}T10:00", team="search", model="llama-70b", endpoint="/search/answer",
+            amortized="40.1234567891", billed="55.0000000001", input_tokens=900_000,
+            output_tokens=100_000, requests=1200, gpu_hours="3.2",
+        )  # fmt: skip
+        allocation(
+            f"{day}T10:00", team="adsranking", model="mixtral-secret", endpoint="/ads/secret",
+            amortized="20.0000000009", billed="30", input_tokens=300_000, output_tokens=50_000,
+            requests=400, gpu_hours="1.6",
+        )  # fmt: skip
+        allocation(f"{day}T10:00", LineKind.IDLE, amortized="38.2", billed="13.32", gpu_hours="3.2")
+        allocation(
+            f"{day}T10:00", LineKind.UNALLOCATED, amortized="0.0000001234",
+            resource_id="nat-0d3f", billed="0.0000001234",
+        )  # fmt: skip
+        allocation(
+            f"{day}T00:00", LineKind.SHARED, team="search", amortized="3.2050500000",
+            resource_id="arn:aws:s3:::weights",
+        )  # fmt: skip
+
+
+def _page(client, user, query: str = "") -> str:
+    assert client.login(username=user.username, password=PASSWORD)
+    response = client.get("/" + query)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _figure(html: str, element_id: str) -> str:
+    match = re.search(rf'id="{element_id}">([^<]*)<', html)
+    assert match, f"#{element_id} not on the page"
+    return match.group(1)
+
+
+def _sum(field: str, **filters) -> Decimal:
+    return sum((getattr(a, field) for a in Allocation.objects.filter(**filters)), Decimal(0))
+
+
+def test_overview_requires_login(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+def test_finance_sees_every_team_idle_and_unallocated(client, ledger):
+    html = _page(client, finance_user())
+    for name in ("search", "adsranking", "mixtral-secret", "/ads/secret", "Idle capacity"):
+        assert name in html
+    assert _figure(html, "total-spend") == money(_sum("amortized_cost"))
+    assert _figure(html, "idle-cost") == money(_sum("amortized_cost", kind=LineKind.IDLE))
+    assert _figure(html, "unallocated") == money(Decimal("0.0000002468"))
+    # Idle share of GPU-hours on the GPU resource: 6.4 idle of 6.4 + 6.4 + 3.2.
+    assert _figure(html, "idle-pct") == percent(Decimal("6.4") * 100 / Decimal("16.0"))
+
+
+def test_team_lead_sees_only_their_team_and_no_whole_company_figures(client, ledger):
+    html = _page(client, team_lead("search"))
+    for secret in ("adsranking", "mixtral-secret", "/ads/secret", "Idle", "Unallocated"):
+        assert secret not in html
+    own = _sum("amortized_cost", team="search")
+    assert _figure(html, "total-spend") == money(own)
+    assert "llama-70b" in html and "/search/answer" in html
+
+
+def test_user_without_team_sees_an_empty_page_not_the_company(client, ledger):
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.create_user("nobody", password=PASSWORD)
+    html = _page(client, get_user_model().objects.get(username="nobody"))
+    assert "Nothing to show yet" in html
+    assert "search" not in html.split("</header>")[1].replace("your teams: none", "")
+
+
+def test_basis_switch_changes_the_totals(client, ledger):
+    user = finance_user()
+    amortized = _figure(_page(client, user), "total-spend")
+    billed = _figure(_page(client, user, "?basis=billed"), "total-spend")
+    assert amortized == money(_sum("amortized_cost"))
+    assert billed == money(_sum("billed_cost"))
+    assert amortized != billed
+    assert _figure(_page(client, user, "?basis=nonsense"), "total-spend") == amortized
+
+
+def test_cost_per_million_tokens_per_team_is_cost_over_tokens(client, ledger):
+    html = _page(client, finance_user())
+    table = html.split('id="by-team"')[1].split("</table>")[0]
+    cost = _sum("amortized_cost", team="search")  # usage plus its shared storage
+    tokens = 2 * (900_000 + 100_000)
+    row = re.search(r'<th scope="row">search</th>(.*?)</tr>', table).group(1)
+    cells = re.findall(r'<td class="num">([^<]*)</td>', row)
+    assert cells == [money(cost), "2,400", f"{tokens:,}", unit_money(cost * 1_000_000 / tokens)]
+    blended = _sum("amortized_cost", kind__in=[LineKind.USAGE, LineKind.SHARED])
+    assert _figure(html, "per-million") == unit_money(blended * 1_000_000 / (tokens + 700_000))
+
+
+def test_date_range_limits_the_period(client, ledger):
+    html = _page(client, finance_user(), "?start=2026-10-02&end=2026-10-02")
+    one_day = sum(
+        (a.amortized_cost for a in Allocation.objects.all() if a.hour.day == 2), Decimal(0)
+    )
+    assert _figure(html, "total-spend") == money(one_day)
+    assert "Oct 2, 2026 \N{EN DASH} Oct 2, 2026" in html
+
+
+def test_page_embeds_both_charts_and_loads_plotly_from_our_static(client, ledger):
+    html = _page(client, finance_user())
+    assert '<script id="daily-figure" type="application/json">{"data"' in html
+    assert '<script id="unit-figure" type="application/json">{"data"' in html
+    assert '<script src="/static/vendor/plotly/plotly.min.js">' in html
+    assert "cdn" not in html.lower()
+    assert client.get("/static/vendor/plotly/plotly.min.js").status_code == 200
