@@ -21,6 +21,7 @@ FORMATS: dict[str, str] = {
     "jsonl": "costapp.ingest.jsonl",
     "otel": "costapp.ingest.otel",
     "litellm": "costapp.ingest.litellm",
+    "langfuse": "costapp.ingest.langfuse",
 }
 
 
