@@ -45,6 +45,7 @@ test: venv browser lint
 
 demo: venv
 	$(RUN) sh -c '$(BIN)/python manage.py migrate --noinput && \
+	  $(BIN)/python manage.py collectstatic --noinput -v0 && \
 	  $(BIN)/python manage.py demo && \
 	  $(BIN)/python manage.py runserver --noreload 127.0.0.1:8000'
 

@@ -14,6 +14,7 @@ sets DJANGO_SETTINGS_MODULE) cannot leak settings into the command it runs.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import warnings
@@ -76,10 +77,13 @@ def run(command: list[str]) -> int:
         env["DATABASE_URL"] = start()
         started_here = not already
         print(f"localdb: using the project-local PostgreSQL in {PGDATA}", file=sys.stderr)
+    child = subprocess.Popen(command, env=env)
+    # Ctrl-C reaches the child through the terminal; a SIGTERM (CI, a supervisor) is passed on.
+    # Either way we wait for the child, then stop the cluster we started.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signum))
     try:
-        return subprocess.call(command, env=env)
-    except KeyboardInterrupt:
-        return 130
+        return child.wait()
     finally:
         if started_here:
             stop()
