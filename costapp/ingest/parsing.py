@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
+from .errors import ParseError
+
 # Null spellings seen in real exports (the FOCUS sample uses both "NULL" and "").
 NULLS = frozenset({"", "NULL", "null", "None", "[N/A]", "N/A"})
 
@@ -24,122 +26,65 @@ class Cell:
     def __init__(self, file: str, line: int | None, column: str | int | None) -> None:
         self.file, self.line, self.column = file, line, column
 
+    def error(self, message: str, expected: str = "") -> ParseError:
+        return ParseError(
+            message, file=self.file, line=self.line, column=self.column, expected=expected
+        )
+
 
 def is_null(value: str | None) -> bool:
     return value is None or value.strip() in NULLS
 
 
 def parse_decimal(value: str | None, where: Cell, *, required: bool = True) -> Decimal | None:
-    from .errors import ParseError
-
     if is_null(value):
         if required:
-            raise ParseError(
-                "a number is required here",
-                file=where.file,
-                line=where.line,
-                column=where.column,
-                expected="a decimal number",
-            )
+            raise where.error("a number is required here", "a decimal number")
         return None
     text = value.strip().replace(",", "") if isinstance(value, str) else value
     try:
         number = Decimal(text)
     except (InvalidOperation, TypeError):
-        raise ParseError(
-            f"{value!r} is not a number",
-            file=where.file,
-            line=where.line,
-            column=where.column,
-            expected="a decimal number",
-        ) from None
+        raise where.error(f"{value!r} is not a number", "a decimal number") from None
     if not number.is_finite():
-        raise ParseError(
-            f"{value!r} is not a finite number",
-            file=where.file,
-            line=where.line,
-            column=where.column,
-            expected="a decimal number",
-        )
+        raise where.error(f"{value!r} is not a finite number", "a decimal number")
     return number
 
 
 def parse_int(value, where: Cell, *, default: int | None = None) -> int:
-    from .errors import ParseError
-
     if value is None or (isinstance(value, str) and is_null(value)):
         if default is not None:
             return default
-        raise ParseError(
-            "a whole number is required here",
-            file=where.file,
-            line=where.line,
-            column=where.column,
-            expected="an integer",
-        )
+        raise where.error("a whole number is required here", "an integer")
     if isinstance(value, bool):
-        raise ParseError(
-            f"{value!r} is not a whole number",
-            file=where.file,
-            line=where.line,
-            column=where.column,
-            expected="an integer",
-        )
+        raise where.error(f"{value!r} is not a whole number", "an integer")
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
         number = None
     if number is None or number != number.to_integral_value():
-        raise ParseError(
-            f"{value!r} is not a whole number",
-            file=where.file,
-            line=where.line,
-            column=where.column,
-            expected="an integer",
-        )
+        raise where.error(f"{value!r} is not a whole number", "an integer")
     return int(number)
 
 
 def parse_datetime(value: str | None, where: Cell) -> datetime:
     """ISO 8601 (with Z or an offset, or naive = UTC), or a Unix timestamp in seconds."""
-    from .errors import ParseError
-
     if is_null(value):
-        raise ParseError(
-            "a timestamp is required here",
-            file=where.file,
-            line=where.line,
-            column=where.column,
-            expected="an ISO 8601 timestamp",
-        )
+        raise where.error("a timestamp is required here", "an ISO 8601 timestamp")
     text = str(value).strip()
     try:
         if text.replace(".", "", 1).isdigit():
             return datetime.fromtimestamp(float(text), tz=UTC)
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" UTC", "+00:00"))
     except ValueError:
-        raise ParseError(
-            f"{value!r} is not a timestamp",
-            file=where.file,
-            line=where.line,
-            column=where.column,
-            expected="an ISO 8601 timestamp",
-        ) from None
+        raise where.error(f"{value!r} is not a timestamp", "an ISO 8601 timestamp") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
 
 
 def parse_currency(value: str | None, where: Cell) -> str:
-    from .errors import ParseError
-
     code = "" if value is None else value.strip().upper()
     if code not in CURRENCIES:
-        raise ParseError(
-            f"unknown currency {value!r}",
-            file=where.file,
-            line=where.line,
-            column=where.column,
-            expected="an ISO 4217 code such as USD",
-        )
+        raise where.error(f"unknown currency {value!r}", "an ISO 4217 code such as USD")
     return code
