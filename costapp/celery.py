@@ -12,11 +12,21 @@ app = Celery("costapp")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# celery beat: every minute, start the sources whose own schedule (schedule_minutes) is due.
+# celery beat: every minute, start the sources whose own schedule (schedule_minutes) is due;
+# every 5 minutes, attribute late data (pushed batches, files ingested by command); daily,
+# refresh GPU list prices.
 CELERY_BEAT_SCHEDULE = {
     "run-due-sources": {
         "task": "costapp.ingest.tasks.run_due_sources",
         "schedule": 60.0,
+    },
+    "attribute-pending": {
+        "task": "costapp.attribution.tasks.attribute_pending",
+        "schedule": 300.0,
+    },
+    "refresh-gpu-prices": {
+        "task": "costapp.ingest.tasks.refresh_gpu_prices",
+        "schedule": 86400.0,
     },
 }
 app.conf.beat_schedule = CELERY_BEAT_SCHEDULE

@@ -8,13 +8,16 @@ import pytest
 from django.utils import timezone
 
 from costapp import celery_app
+from costapp.attribution.models import Allocation
+from costapp.attribution.tasks import attribute_pending
 from costapp.ingest.errors import TransientError
 from costapp.ingest.models import IngestionRun, RunStatus
-from costapp.ingest.tasks import ingest_source, run_due_sources
-from costapp.sources.models import Source
+from costapp.ingest.tasks import ingest_source, refresh_gpu_prices, run_due_sources
+from costapp.sources.models import GpuPrice, Source
 from costapp.sources.service import claim_due_sources
+from tests.attribution import builders
 from tests.sources.conftest import request_line
-from tests.sources.servers import serve
+from tests.sources.servers import json_reply, serve
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +94,57 @@ def test_a_disabled_or_deleted_source_does_nothing(tmp_path):
     source = _source("off", tmp_path, enabled=False)
     assert ingest_source.delay(source.pk).get() == []
     assert ingest_source.delay(10**9).get() == []
+
+
+def test_beat_attributes_pending_runs_every_five_minutes_and_refreshes_prices_daily():
+    schedule = {e["task"]: e["schedule"] for e in celery_app.conf.beat_schedule.values()}
+    assert schedule[attribute_pending.name] == 300.0
+    assert schedule[refresh_gpu_prices.name] == 86400.0
+
+
+def test_a_successful_poll_attributes_the_hours_it_stored(tmp_path):
+    builders.gpu_resource("i-1", gpus=1)
+    builders.cost_line("i-1", cost="4")
+    builders.samples("i-1", builders.hour(), ["0.5"])
+    source = _source("polled", tmp_path)  # one request at 2026-11-01T10:05Z on i-1
+    [run_id] = ingest_source.delay(source.pk).get()
+    assert IngestionRun.objects.get(pk=run_id).attributed_at is not None
+    usage = Allocation.objects.get(kind="usage")
+    assert (usage.team, usage.amortized_cost) == ("search", 2)
+
+
+def test_a_failed_poll_attributes_nothing(tmp_path):
+    source = _source("bad", tmp_path)
+    (tmp_path / "bad" / "r.jsonl").write_text(request_line("x", input_tokens=-1))
+    ingest_source.delay(source.pk).get()
+    assert not Allocation.objects.exists()
+
+
+def _catalog(request):
+    if request.path == "/v1/services":
+        return json_reply({"services": [{"name": "services/CE", "displayName": "Compute Engine"}]})
+    price = {"currencyCode": "USD", "units": "2", "nanos": 500000000}
+    sku = {
+        "name": "services/CE/skus/A100",
+        "skuId": "A100",
+        "description": "Nvidia Tesla A100 GPU running in Americas",
+        "category": {"resourceGroup": "GPU", "usageType": "OnDemand"},
+        "serviceRegions": ["us-central1"],
+        "pricingInfo": [
+            {"pricingExpression": {"usageUnit": "h", "tieredRates": [{"unitPrice": price}]}}
+        ],
+    }
+    return json_reply({"skus": [sku]})
+
+
+def test_the_daily_price_task_refreshes_gpu_list_prices():
+    with serve(_catalog) as peer:
+        assert refresh_gpu_prices.delay(api_endpoint=peer.url, anonymous=True).get() == 1
+    assert GpuPrice.objects.get(sku_id="A100").unit_price == 2.5
+
+
+def test_a_refused_catalog_is_logged_and_not_retried():
+    refusal = {"error": {"code": 403, "message": "no"}}
+    with serve(lambda request: json_reply(refusal, 403)) as peer:
+        assert refresh_gpu_prices.delay(api_endpoint=peer.url, anonymous=True).get() is None
+    assert len(peer.requests) == 1

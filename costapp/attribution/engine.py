@@ -29,7 +29,11 @@ Method, per hour (UTC) and per GPU resource (a GpuResource: an instance with gpu
    derive_output_weight is on: costapp.attribution.weights); else "requests". The split is an exact
    largest-remainder split (costapp.attribution.splitsql, the SQL twin of money.split), so the
    keys' parts add up to busy to the quantum. The rule and the weight / weight_total that
-   produced each row are stored on it. Busy cost with no usage rows is one "unallocated" line.
+   produced each row are stored on it. Busy cost with no usage rows goes through the "assign"
+   CostRules first (by priority): a rule on the resource's cost line tags gives it to the
+   tag's team (rule "tag:<key>"); a rule on the Kubernetes pod labels DCGM puts on its GPU
+   samples splits it by the labelled samples' utilization (rule "label:<key>"), the share of
+   unlabelled samples staying unallocated. Busy cost no rule maps is one "unallocated" line.
 5. Shared and non-GPU lines (no GpuResource, or not Usage): the first enabled CostRule by
    priority whose tag matches decides: "assign" to a team (or the tag's value), "even" across
    the teams with GPU usage in that hour, or "gpu_cost" in proportion to those teams' amortized
@@ -40,25 +44,51 @@ resource-hour's spread cost exactly, for both bases. Idle lines are always store
 idle back to teams (AttributionPolicy.idle_policy = "share") is a view in selectors.team_costs.
 
 All of it runs as set operations in Postgres (costapp.attribution.steps): temp tables,
-INSERT ... SELECT and window functions; no Python loop touches a row.
+INSERT ... SELECT and window functions; no Python loop touches a row. Runs are serialised by a
+transaction advisory lock, so two workers recomputing overlapping hours never both insert.
+
+Late data: every SUCCEEDED IngestionRun carries the window its rows cover (a restated bill's
+window includes the rows it replaced) and attributed_at. `attribute_pending()` recomputes the
+windows of the runs not yet attributed, merged where they overlap or touch, one transaction per
+window, and marks those runs; a full run_attribution() marks every run it saw.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.utils import timezone
 
-from costapp.ingest.models import GpuMapping
+from costapp.ingest.formats import get_format
+from costapp.ingest.models import GpuMapping, IngestionRun, RunStatus
 
 from . import steps
-from .models import AttributionPolicy
+from .models import AttributionPolicy, CostRule, RuleAction, RuleSource
 from .weights import output_weight
 
-_TEMP_TABLES = ("_lines", "_line_hours", "_rh", "_util", "_use", "_frame", "_shared", "_recipients")
+_TEMP_TABLES = (
+    "_lines",
+    "_line_hours",
+    "_rh",
+    "_util",
+    "_use",
+    "_frame",
+    "_mapped",
+    "_winner",
+    "_shared",
+    "_recipients",
+)
+# pg advisory lock keys ("ILAT"): ENGINE serialises runs; PENDING lets one attribute_pending
+# at a time take the backlog (another caller returns at once instead of queueing behind it).
+LOCK_NAMESPACE = 0x494C4154
+ENGINE, PENDING = 0, 1
+_HOUR = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -70,6 +100,7 @@ class AttributionResult:
     allocations: int
     seconds: float
     output_token_weight: Decimal | None = None
+    windows: int = 1
 
 
 def _floor_hour(moment: datetime) -> datetime:
@@ -99,9 +130,14 @@ def run_attribution(
     began = time.monotonic()
     policy = AttributionPolicy.current()
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, ENGINE])
         # Big sorts and hashes: let this transaction use memory rather than spill to disk.
         cursor.execute("SET LOCAL work_mem = '256MB'")
         if start is None and end is None:
+            # Everything is recomputed, so every run committed by now is attributed; runs that
+            # commit later stay pending.
+            seen = list(_pending_runs().values_list("pk", flat=True))
+            IngestionRun.objects.filter(pk__in=seen).update(attributed_at=timezone.now())
             cursor.execute("DELETE FROM attribution_allocation")
             window = _data_window(cursor)
             if window is None:
@@ -128,8 +164,12 @@ def run_attribution(
             cursor.execute(statement, params)
             # Temp tables get no autovacuum statistics; the planner needs them for good joins.
             cursor.execute(f"ANALYZE {table}")
+        cursor.execute(steps.TAG_CANDIDATES, params)
+        if _label_rules():
+            cursor.execute(steps.label_candidates(with_labels), params)
+        cursor.execute(steps.WINNERS, params)
         allocations = 0
-        for statement in (steps.FRAME_LINES, steps.USAGE_LINES):
+        for statement in (steps.FRAME_LINES, steps.USAGE_LINES, steps.MAPPED_LINES):
             cursor.execute(statement, params)
             allocations += cursor.rowcount
         cursor.execute(steps.SHARED_MATCH, params)
@@ -140,4 +180,104 @@ def run_attribution(
         hours, resources = cursor.fetchone()
     return AttributionResult(
         start, end, hours, resources, allocations, time.monotonic() - began, params["w"]
+    )
+
+
+def _label_rules() -> bool:
+    return CostRule.objects.filter(
+        enabled=True, source=RuleSource.TELEMETRY_LABEL, action=RuleAction.ASSIGN
+    ).exists()
+
+
+def _pending_runs():
+    return IngestionRun.objects.filter(status=RunStatus.SUCCEEDED, attributed_at__isnull=True)
+
+
+@dataclass
+class Window:
+    """Whole hours [start, end) to recompute, and the runs whose data it covers."""
+
+    start: datetime
+    end: datetime
+    runs: list[int]
+
+
+def run_window(fmt: str, data_start: datetime, data_end: datetime) -> tuple[datetime, datetime]:
+    """The whole hours a run's rows touch.
+
+    A bill's data_end is a charge period's exclusive end; telemetry and requests' is the
+    instant of the last reading, whose hour counts. A format this build does not know counts
+    the wider way.
+    """
+    try:
+        billing = get_format(fmt).KIND == "billing"
+    except ValueError:
+        billing = False
+    end = _ceil_hour(data_end) if billing else _floor_hour(data_end) + _HOUR
+    return _floor_hour(data_start), max(end, _floor_hour(data_start) + _HOUR)
+
+
+def merge_windows(spans: list[tuple[int, datetime, datetime]]) -> list[Window]:
+    """Runs' (id, start, end) merged into the fewest windows: overlapping or touching spans
+    join; runs months apart stay separate windows rather than one giant range."""
+    windows: list[Window] = []
+    for run_id, start, end in sorted(spans, key=lambda s: (s[1], s[2], s[0])):
+        if windows and start <= windows[-1].end:
+            windows[-1].end = max(windows[-1].end, end)
+            windows[-1].runs.append(run_id)
+        else:
+            windows.append(Window(start, end, [run_id]))
+    return windows
+
+
+@contextmanager
+def _exclusive() -> Iterator[bool]:
+    """A session advisory lock (Postgres drops it if the connection dies)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, PENDING])
+        got = cursor.fetchone()[0]
+    try:
+        yield got
+    finally:
+        if got:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, PENDING])
+
+
+def attribute_pending() -> AttributionResult | None:
+    """Recompute the hours of every SUCCEEDED run not yet attributed, and mark those runs.
+
+    Each merged window is recomputed and its runs marked in one transaction, so a failure
+    keeps the windows done so far and leaves the rest pending. Returns None when there was
+    nothing to recompute, or when another worker is already on it (what it misses, the next
+    call takes).
+    """
+    with _exclusive() as mine:
+        if not mine:
+            return None
+        pending = list(_pending_runs().values_list("pk", "format", "data_start", "data_end"))
+        spans = [
+            (pk, *run_window(fmt, start, end))
+            for pk, fmt, start, end in pending
+            if start is not None and end is not None
+        ]
+        # A run that stored nothing has no hours to recompute.
+        empty = [pk for pk, _, start, end in pending if start is None or end is None]
+        IngestionRun.objects.filter(pk__in=empty).update(attributed_at=timezone.now())
+        results = []
+        for window in merge_windows(spans):
+            with transaction.atomic():
+                results.append(run_attribution(window.start, window.end))
+                IngestionRun.objects.filter(pk__in=window.runs).update(attributed_at=timezone.now())
+    if not results:
+        return None
+    return AttributionResult(
+        start=results[0].start,
+        end=results[-1].end,
+        hours=sum(r.hours for r in results),
+        resources=max(r.resources for r in results),
+        allocations=sum(r.allocations for r in results),
+        seconds=sum(r.seconds for r in results),
+        output_token_weight=results[-1].output_token_weight,
+        windows=len(results),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from costapp.money import MoneyField
@@ -42,8 +43,10 @@ class Allocation(models.Model):
     utilization = models.DecimalField(max_digits=7, decimal_places=6, null=True)
     # "telemetry" (GpuSample mean), "inferred" (GPU-seconds / capacity) or "" (unmeasured).
     utilization_source = models.CharField(max_length=16, blank=True)
-    # gpu_seconds | tokens | requests | even | gpu_cost | tag:<rule id> | "" (no rule applied)
-    rule = models.CharField(max_length=32, blank=True)
+    # gpu_seconds | tokens | requests | even | gpu_cost | tag:<rule id> (shared lines) |
+    # tag:<tag key> / label:<label key> (busy GPU cost with no requests, mapped by a CostRule) |
+    # "" (no rule applied)
+    rule = models.CharField(max_length=100, blank=True)
     # The usage share that produced this row: weight / weight_total of the split it came from.
     weight = models.DecimalField(max_digits=38, decimal_places=10, null=True)
     weight_total = models.DecimalField(max_digits=38, decimal_places=10, null=True)
@@ -91,16 +94,25 @@ class RuleAction(models.TextChoices):
     GPU_COST = "gpu_cost", "Split in proportion to the teams' GPU cost in that hour"
 
 
-class CostRule(models.Model):
-    """Distribution rule for shared / non-GPU cost lines, matched on the provider's tags.
+class RuleSource(models.TextChoices):
+    TAG = "tag", "Cost line tag (FOCUS Tags, GCP labels)"
+    TELEMETRY_LABEL = "telemetry_label", "Pod label on GPU telemetry (DCGM namespace, pod, ...)"
 
-    Rules are tried by ascending priority; the first whose tag matches a line decides it. A
-    line no rule matches stays "unallocated" and visible.
+
+class CostRule(models.Model):
+    """A tag or label mapping rule, tried by ascending priority; the first that matches decides.
+
+    Rules on cost line tags (source "tag") distribute shared / non-GPU lines ("assign", "even",
+    "gpu_cost"); their "assign" rules also give the busy cost of a GPU resource-hour that has no
+    request rows to a team. Rules on telemetry labels (Kubernetes pod labels DCGM attaches to a
+    GPU's samples) only "assign", and only that busy cost, split by the labelled GPUs'
+    utilization. Whatever no rule covers stays "unallocated" and visible.
     """
 
     name = models.CharField(max_length=200)
     priority = models.IntegerField(default=100)
     enabled = models.BooleanField(default=True)
+    source = models.CharField(max_length=16, choices=RuleSource.choices, default=RuleSource.TAG)
     tag_key = models.CharField(max_length=200)
     tag_value = models.CharField(max_length=500, blank=True, help_text="blank matches any value")
     action = models.CharField(max_length=16, choices=RuleAction.choices, default=RuleAction.ASSIGN)
@@ -112,4 +124,9 @@ class CostRule(models.Model):
         ordering = ["priority", "id"]
 
     def __str__(self) -> str:
-        return f"{self.priority}: {self.tag_key}={self.tag_value or '*'} -> {self.action}"
+        key = f"label {self.tag_key}" if self.source == RuleSource.TELEMETRY_LABEL else self.tag_key
+        return f"{self.priority}: {key}={self.tag_value or '*'} -> {self.action}"
+
+    def clean(self) -> None:
+        if self.source == RuleSource.TELEMETRY_LABEL and self.action != RuleAction.ASSIGN:
+            raise ValidationError({"action": "a telemetry label rule can only assign"})

@@ -20,7 +20,7 @@ FROM ingest_costline c
 LEFT JOIN ingest_gpuresource g ON g.resource_id = c.resource_id AND c.resource_id <> ''
 LEFT JOIN LATERAL (
     SELECT r.id AS rule_id FROM attribution_costrule r
-    WHERE r.enabled AND c.tags ? r.tag_key
+    WHERE r.enabled AND r.source = 'tag' AND c.tags ? r.tag_key
       AND (r.tag_value = '' OR c.tags ->> r.tag_key = r.tag_value)
     ORDER BY r.priority, r.id LIMIT 1
 ) m ON true
@@ -32,13 +32,13 @@ GROUP BY m.rule_id
 
 def preview_rules(start: datetime, end: datetime) -> list[dict]:
     """Per rule (and None for unmatched): lines it decides and their amortized / billed cost."""
-    from .models import CostRule
+    from .models import CostRule, RuleSource
 
     with connection.cursor() as cursor:
         cursor.execute(_PREVIEW, {"start": start, "end": end})
         moved = {row[0]: row[1:] for row in cursor.fetchall()}
     result = []
-    for rule in CostRule.objects.filter(enabled=True):
+    for rule in CostRule.objects.filter(enabled=True, source=RuleSource.TAG):
         lines, amortized, billed = moved.get(rule.id, (0, 0, 0))
         result.append(
             {"rule": rule, "lines": lines, "amortized_cost": amortized, "billed_cost": billed}

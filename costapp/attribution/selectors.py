@@ -6,8 +6,9 @@ see (from costapp.core.access.visible_teams); None means every team (finance).
 
 Idle is stored as its own line per resource-hour. With share_idle (OpenCost's share-idle, the
 org's AttributionPolicy.idle_policy "share" by default), each pool-hour's idle cost and idle
-GPU-hours are handed to the teams that used that pool in that hour, in proportion to their
-usage cost; idle in a pool-hour nobody used stays idle.
+GPU-hours are handed to the (team, model, endpoint) keys that used that pool in that hour, in
+proportion to their usage cost, split exactly (largest remainder at 1E-10) so team, unit-cost
+and company views add up to the same total; idle in a pool-hour nobody used stays idle.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.db import connection
 from costapp.money import ZERO, quantize
 
 from .models import AttributionPolicy, IdlePolicy
+from .splitsql import largest_remainder
 
 _BASIS = {"amortized": "amortized_cost", "billed": "billed_cost"}
 _GROUPS = ("team", "model", "endpoint")
@@ -56,32 +58,52 @@ def _fetch(sql: str, params: dict) -> list[dict]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-_SHARED_IDLE = """
-WITH used AS (
-    SELECT hour, pool, team, sum({col}) AS cost
+# Each pool-hour's idle cost (amount_a) and idle GPU-hours (amount_b) split exactly
+# (largest remainder at 1E-10) across the (team, model, endpoint) keys that used the pool in
+# that hour, by their usage cost: every grouping of the shares adds up to the idle handed out.
+_IDLE_SHARES = """
+used AS (
+    SELECT hour, pool, team, model, endpoint, greatest(sum({col}), 0) AS weight
     FROM attribution_allocation
     WHERE kind = 'usage' AND hour >= %(start)s AND hour < %(end)s
-    GROUP BY hour, pool, team
-), pool_use AS (
-    SELECT hour, pool, sum(cost) AS total FROM used GROUP BY hour, pool HAVING sum(cost) > 0
+    GROUP BY hour, pool, team, model, endpoint
 ), idle AS (
-    SELECT hour, pool, sum({col}) AS cost, sum(gpu_hours) AS gpu_hours
+    SELECT hour, pool, sum({col}) AS amount_a, sum(gpu_hours) AS amount_b
     FROM attribution_allocation
     WHERE kind = 'idle' AND hour >= %(start)s AND hour < %(end)s
     GROUP BY hour, pool
-)
-SELECT u.team, round(sum(i.cost * u.cost / p.total), 10) AS idle_cost,
-       round(sum(i.gpu_hours * u.cost / p.total), 10) AS idle_gpu_hours
-FROM used u
-JOIN pool_use p ON p.hour = u.hour AND p.pool = u.pool
-JOIN idle i ON i.hour = u.hour AND i.pool = u.pool
-GROUP BY u.team
-"""
+), src AS (
+    SELECT * FROM (
+        SELECT u.*, i.amount_a, i.amount_b,
+               sum(u.weight) OVER (PARTITION BY u.hour, u.pool) AS pool_use
+        FROM used u JOIN idle i ON i.hour = u.hour AND i.pool = u.pool
+    ) x WHERE pool_use > 0
+), {split}"""
+
+
+def _idle_ctes(col: str) -> str:
+    """CTEs ending in `lr`: per hour and usage key, part_a = its idle cost, part_b = its idle
+    GPU-hours."""
+    split = largest_remainder("src", "hour, pool", "team, model, endpoint")
+    return _IDLE_SHARES.format(col=col, split=split)
+
+
+def _idle_shares(start: datetime, end: datetime, col: str) -> list[dict]:
+    return _fetch(
+        f"""WITH {_idle_ctes(col)}
+            SELECT hour, team, model, endpoint, part_a AS idle_cost, part_b AS idle_gpu_hours
+            FROM lr""",
+        {"start": start, "end": end},
+    )
 
 
 def _shared_idle(start: datetime, end: datetime, col: str) -> dict[str, tuple[Decimal, Decimal]]:
-    rows = _fetch(_SHARED_IDLE.format(col=col), {"start": start, "end": end})
-    return {r["team"]: (r["idle_cost"], r["idle_gpu_hours"]) for r in rows}
+    """Each team's idle cost and idle GPU-hours under share-idle."""
+    teams: dict[str, tuple[Decimal, Decimal]] = {}
+    for row in _idle_shares(start, end, col):
+        cost, hours = teams.get(row["team"], (ZERO, ZERO))
+        teams[row["team"]] = (cost + row["idle_cost"], hours + row["idle_gpu_hours"])
+    return teams
 
 
 def team_costs(
@@ -143,11 +165,14 @@ def unit_costs(
     group_by: tuple[str, ...] = ("team",),
     period: str | None = None,
     basis: str = "amortized",
+    share_idle: bool | None = None,
 ) -> list[dict]:
     """Cost per 1M input / output / blended tokens, per 1K requests and GPU-hours per 1M tokens,
     grouped by any of team/model/endpoint and optionally per hour/day/month.
 
-    Cost is the key's usage and shared lines. "Per 1M input tokens" divides that whole cost by
+    Cost is the key's usage and shared lines, plus under share-idle (the org's policy when
+    share_idle is None) its share of its pools' idle cost and GPU-hours, as in team_costs;
+    `idle` says how much of the cost that is. "Per 1M input tokens" divides that whole cost by
     the input tokens (and likewise for output); "blended" divides by input + output tokens.
     """
     col = _column(basis)
@@ -161,13 +186,25 @@ def unit_costs(
     select = ", ".join(keys)
     group = ", ".join(str(i) for i in range(1, len(keys) + 1))
     team_filter = "AND team = ANY(%(teams)s)" if teams is not None else ""
+    idle = ""
+    ctes = ""
+    if _share_idle_default(share_idle):
+        ctes = _idle_ctes(col) + ","
+        idle = """UNION ALL
+            SELECT hour, team, model, endpoint, part_a, 0, 0, 0, part_b, part_a FROM lr"""
     rows = _fetch(
-        f"""SELECT {select}, sum({col}) AS cost, sum(requests) AS requests,
+        f"""WITH {ctes} costs AS (
+                SELECT hour, team, model, endpoint, {col} AS cost, requests, input_tokens,
+                       output_tokens, gpu_hours, 0 AS idle
+                FROM attribution_allocation
+                WHERE kind IN ('usage', 'shared') AND team <> ''
+                  AND hour >= %(start)s AND hour < %(end)s
+                {idle}
+            )
+            SELECT {select}, sum(cost) AS cost, sum(idle) AS idle, sum(requests) AS requests,
                    sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
                    sum(gpu_hours) AS gpu_hours
-            FROM attribution_allocation
-            WHERE kind IN ('usage', 'shared') AND team <> '' {team_filter}
-              AND hour >= %(start)s AND hour < %(end)s
+            FROM costs WHERE true {team_filter}
             GROUP BY {group} ORDER BY {group}""",
         {"start": start, "end": end, "teams": teams},
     )

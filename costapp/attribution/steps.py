@@ -64,6 +64,20 @@ _BY_LABEL = """(SELECT r.resource_id FROM ingest_gpumapping m
    ORDER BY m.priority, m.id LIMIT 1)"""
 
 
+def _sample_resource(with_labels: bool) -> tuple[str, str]:
+    """The joins and the expression that tie a GpuSample `s` to its billed resource id."""
+    label = _BY_LABEL if with_labels else "NULL"
+    joins = f"""
+    LEFT JOIN {_MAPPED.format(kind="uuid")} mu ON mu.value = s.gpu_uuid
+    LEFT JOIN {_MAPPED.format(kind="hostname")} mh ON mh.value = s.hostname
+    LEFT JOIN ingest_gpuresource hr ON hr.resource_id = s.hostname"""
+    expression = (
+        f"coalesce(nullif(s.resource_id, ''), mu.resource_id, mh.resource_id, {label},"
+        " hr.resource_id)"
+    )
+    return joins, expression
+
+
 def utilization(with_labels: bool) -> str:
     """Mean utilization per resource-hour over its GPUs.
 
@@ -74,22 +88,17 @@ def utilization(with_labels: bool) -> str:
     utilization is the slice-weighted sum (slices that never report count as idle). The
     resource's utilization is the mean over its reporting GPUs.
     """
-    label = _BY_LABEL if with_labels else "NULL"
+    joins, resource = _sample_resource(with_labels)
     return f"""
 CREATE TEMP TABLE _util ON COMMIT DROP AS
 WITH per_unit AS (
-    SELECT date_trunc('hour', s.ts) AS hour,
-           coalesce(nullif(s.resource_id, ''), mu.resource_id, mh.resource_id, {label},
-                    hr.resource_id) AS resource_id,
+    SELECT date_trunc('hour', s.ts) AS hour, {resource} AS resource_id,
            s.gpu_uuid, s.mig_instance,
            avg(least(greatest(s.utilization, 0), 1)) AS u,
            max(CASE WHEN s.mig_instance = '' THEN 1
                     ELSE coalesce(substring(s.labels ->> 'GPU_I_PROFILE' FROM '^([0-9]+)g')::numeric,
                                   1) / 7 END) AS slice
-    FROM ingest_gpusample s
-    LEFT JOIN {_MAPPED.format(kind="uuid")} mu ON mu.value = s.gpu_uuid
-    LEFT JOIN {_MAPPED.format(kind="hostname")} mh ON mh.value = s.hostname
-    LEFT JOIN ingest_gpuresource hr ON hr.resource_id = s.hostname
+    FROM ingest_gpusample s {joins}
     WHERE s.ts >= %(start)s AND s.ts < %(end)s AND s.utilization IS NOT NULL
     GROUP BY 1, 2, 3, 4
 ), per_gpu AS (
@@ -157,7 +166,9 @@ FROM _frame WHERE u IS NULL
 UNION ALL
 SELECT hour, resource_id, pool, 'unallocated', '', '', '', amortized - idle_a, billed - idle_b,
        currency, pricing_category, 0, 0, 0, gpu_count * u, u, u_source, '', NULL::numeric, NULL::numeric, now()
-FROM _frame WHERE u IS NOT NULL AND rule = ''
+FROM _frame f WHERE u IS NOT NULL AND rule = '' AND NOT EXISTS (
+    SELECT 1 FROM _winner w
+    WHERE w.hour = f.hour AND w.resource_id = f.resource_id AND w.currency = f.currency)
 """
 
 # The busy share of each measured resource-hour, split across its (team, model, endpoint) keys.
@@ -181,6 +192,88 @@ SELECT hour, resource_id, pool, 'usage', team, model, endpoint, part_a, part_b, 
 FROM lr
 """
 
+# Busy cost of a measured resource-hour with no request rows: before it is left unallocated,
+# the enabled "assign" CostRules get a say. A tag rule matches the tags of the resource's cost
+# lines in that hour (one share per matching line); a telemetry label rule matches the pod
+# labels on its GPU samples, each (team, model, endpoint) weighted by the summed utilization
+# of its samples, and the busy share of samples the rule does not match stays unallocated
+# (team ''). _mapped holds every rule's candidates; _winner the first rule by priority that
+# gives some team a positive weight.
+TAG_CANDIDATES = """
+CREATE TEMP TABLE _mapped ON COMMIT DROP AS
+SELECT f.hour, f.resource_id, f.currency, r.priority, r.id AS rule_id,
+       left('tag:' || r.tag_key, 100) AS rule,
+       coalesce(nullif(r.team, ''), l.tags ->> r.tag_key, '') AS team, r.model, r.endpoint,
+       1::numeric AS weight
+FROM _frame f
+JOIN _line_hours lh ON lh.hour = f.hour AND lh.resource_id = f.resource_id
+     AND lh.currency = f.currency AND lh.on_gpu
+JOIN _lines l ON l.line_id = lh.line_id
+JOIN attribution_costrule r ON r.enabled AND r.source = 'tag' AND r.action = 'assign'
+     AND l.tags ? r.tag_key AND (r.tag_value = '' OR l.tags ->> r.tag_key = r.tag_value)
+WHERE f.u IS NOT NULL AND f.rule = ''
+"""
+
+
+def label_candidates(with_labels: bool) -> str:
+    """Telemetry label rules' candidates, added to _mapped (only run when such rules exist)."""
+    joins, resource = _sample_resource(with_labels)
+    return f"""
+INSERT INTO _mapped
+WITH s AS (
+    SELECT date_trunc('hour', s.ts) AS hour, {resource} AS resource_id, s.labels,
+           least(greatest(s.utilization, 0), 1) AS u
+    FROM ingest_gpusample s {joins}
+    WHERE s.ts >= %(start)s AND s.ts < %(end)s AND s.utilization IS NOT NULL
+), m AS (
+    SELECT f.hour, f.resource_id, f.currency, r.priority, r.id AS rule_id,
+           left('label:' || r.tag_key, 100) AS rule, s.u, r.team, r.model, r.endpoint,
+           s.labels ->> r.tag_key AS value,
+           s.labels ? r.tag_key AND (r.tag_value = '' OR s.labels ->> r.tag_key = r.tag_value)
+               AS hit
+    FROM _frame f
+    JOIN s ON s.hour = f.hour AND s.resource_id = f.resource_id
+    CROSS JOIN attribution_costrule r
+    WHERE f.u IS NOT NULL AND f.rule = '' AND r.enabled AND r.source = 'telemetry_label'
+      AND r.action = 'assign'
+)
+SELECT hour, resource_id, currency, priority, rule_id, rule,
+       CASE WHEN hit THEN coalesce(nullif(team, ''), value, '') ELSE '' END,
+       CASE WHEN hit THEN model ELSE '' END, CASE WHEN hit THEN endpoint ELSE '' END, sum(u)
+FROM m
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
+"""
+
+
+WINNERS = """
+CREATE TEMP TABLE _winner ON COMMIT DROP AS
+SELECT DISTINCT ON (hour, resource_id, currency) hour, resource_id, currency, rule_id
+FROM _mapped WHERE team <> '' AND weight > 0
+ORDER BY hour, resource_id, currency, priority, rule_id
+"""
+
+MAPPED_LINES = f"""
+INSERT INTO attribution_allocation {_COLUMNS}
+WITH src AS (
+    SELECT f.hour, f.resource_id, f.currency, f.pool, f.pricing_category, f.u, f.u_source,
+           f.gpu_count, m.rule, m.team, m.model, m.endpoint, sum(m.weight) AS weight,
+           f.amortized - f.idle_a AS amount_a, f.billed - f.idle_b AS amount_b
+    FROM _winner w
+    JOIN _frame f ON f.hour = w.hour AND f.resource_id = w.resource_id AND f.currency = w.currency
+    JOIN _mapped m ON m.hour = w.hour AND m.resource_id = w.resource_id
+         AND m.currency = w.currency AND m.rule_id = w.rule_id
+    GROUP BY f.hour, f.resource_id, f.currency, f.pool, f.pricing_category, f.u, f.u_source,
+             f.gpu_count, f.amortized, f.idle_a, f.billed, f.idle_b, m.rule, m.team, m.model,
+             m.endpoint
+    HAVING sum(m.weight) > 0
+), {largest_remainder("src", "hour, resource_id, currency", "team, model, endpoint")}
+SELECT hour, resource_id, pool, CASE WHEN team = '' THEN 'unallocated' ELSE 'usage' END, team,
+       model, endpoint, part_a, part_b, currency, pricing_category, 0, 0, 0,
+       round(gpu_count * u * weight / weight_total, 10), u, u_source,
+       CASE WHEN team = '' THEN '' ELSE rule END, weight, weight_total, now()
+FROM lr
+"""
+
 # Shared and non-GPU lines: the first enabled CostRule (by priority) whose tag matches decides.
 SHARED_MATCH = """
 CREATE TEMP TABLE _shared ON COMMIT DROP AS
@@ -193,7 +286,7 @@ WITH matched AS (
     LEFT JOIN LATERAL (
         SELECT r.id AS rule_id, r.action, r.team, r.model, r.endpoint, r.tag_key
         FROM attribution_costrule r
-        WHERE r.enabled AND l.tags ? r.tag_key
+        WHERE r.enabled AND r.source = 'tag' AND l.tags ? r.tag_key
           AND (r.tag_value = '' OR l.tags ->> r.tag_key = r.tag_value)
         ORDER BY r.priority, r.id LIMIT 1
     ) m ON true

@@ -44,6 +44,9 @@ class IngestionRun(models.Model):
     # The span of time the stored rows cover: what attribution must recompute.
     data_start = models.DateTimeField(null=True, blank=True)
     data_end = models.DateTimeField(null=True, blank=True)
+    # When attribution last recomputed [data_start, data_end) for this run; NULL while pending
+    # (costapp.attribution.engine.attribute_pending picks those up).
+    attributed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

@@ -120,12 +120,19 @@ def store_cost_lines(rows: Iterable[CostLineRow], run_id: int, stream: str) -> S
     with connection.cursor() as cursor:
         _copy(cursor, "ingest_costline", ["run_id", "stream", *COST_COLUMNS], records())
         # A restated period replaces what earlier runs stored for it, atomically with the COPY.
+        # The replaced rows' span joins the run's window: attribution must recompute it whole,
+        # even hours the restatement no longer bills.
         for provider, account, period_start in stats.periods:
             cursor.execute(
-                "DELETE FROM ingest_costline WHERE stream = %s AND provider = %s"
-                " AND billing_account_id = %s AND billing_period_start = %s AND run_id <> %s",
+                "WITH gone AS (DELETE FROM ingest_costline WHERE stream = %s AND provider = %s"
+                " AND billing_account_id = %s AND billing_period_start = %s AND run_id <> %s"
+                " RETURNING charge_period_start, charge_period_end)"
+                " SELECT min(charge_period_start), max(charge_period_end) FROM gone",
                 [stream, provider, account, period_start, run_id],
             )
+            low, high = cursor.fetchone()
+            if low is not None:
+                stats.seen(low, high)
     stats.rows_stored = stats.rows_read
     return stats
 

@@ -2,17 +2,24 @@
 
 Tasks may run twice (acks_late): the service is idempotent (watermarks, content fingerprints,
 request ids). Only transient faults retry, with exponential backoff and a bounded count; a bad
-file is a recorded failed run, not an exception, so it never retries.
+file is a recorded failed run, not an exception, so it never retries. A poll that stored
+something enqueues attribution of the pending runs (pushed batches wait for the beat).
 """
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from costapp.ingest.errors import TransientError
-from costapp.sources import service
+from costapp.attribution.tasks import attribute_pending
+from costapp.ingest.errors import IngestError, TransientError
+from costapp.ingest.models import RunStatus
+from costapp.sources import catalog, service
 from costapp.sources.models import Source
+
+log = logging.getLogger(__name__)
 
 # A Postgres restart surfaces as OperationalError/InterfaceError: as retry-worthy as an S3 503.
 TRANSIENT = (TransientError, OperationalError, InterfaceError)
@@ -31,7 +38,10 @@ def ingest_source(source_id: int) -> list[int]:
     source = Source.objects.filter(pk=source_id, enabled=True).first()
     if source is None:
         return []
-    return [run.pk for run in service.run_source(source)]
+    runs = service.run_source(source)
+    if any(run.status == RunStatus.SUCCEEDED for run in runs):
+        attribute_pending.delay()
+    return [run.pk for run in runs]
 
 
 @shared_task(acks_late=True)
@@ -41,3 +51,33 @@ def run_due_sources() -> list[int]:
     for source_id in due:
         ingest_source.delay(source_id)
     return due
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    max_retries=5,
+    retry_backoff=60,
+    retry_backoff_max=3600,
+    retry_jitter=True,
+)
+def refresh_gpu_prices(api_endpoint: str | None = None, anonymous: bool = False) -> int | None:
+    """Refresh GPU list prices from Google's Cloud Billing Catalog (celery beat, daily).
+
+    `api_endpoint` and `anonymous` point it at an emulator. Returns how many prices were
+    stored, or None when the catalog refused (bad or missing credentials): that is logged and
+    not retried, so a deployment without Google Cloud just has no list prices.
+    """
+    from google.auth.exceptions import GoogleAuthError
+
+    try:
+        credentials = None
+        if anonymous:
+            from google.auth.credentials import AnonymousCredentials
+
+            credentials = AnonymousCredentials()
+        client = catalog.catalog_client(api_endpoint=api_endpoint, credentials=credentials)
+        return catalog.refresh_gpu_prices(client)
+    except (IngestError, GoogleAuthError) as exc:
+        log.warning("GPU list prices not refreshed: %s", exc)
+        return None

@@ -69,16 +69,15 @@ def _handle(source: Source, delivery: Delivery) -> IngestionRun | None:
         return None  # nothing arrived in this window; only the watermark moves
     if _already_stored(source, delivery):
         return None
-    run = ingest(
+    # Attribution of the run's hours is not done here: the run stays pending
+    # (IngestionRun.attributed_at) until costapp.attribution.engine.attribute_pending takes it.
+    return ingest(
         delivery.files,
         source.format,
         source=source,
         location=delivery.location,
         parse=delivery.parse,
     )
-    if run.status == RunStatus.SUCCEEDED:
-        recompute_attribution(run)
-    return run
 
 
 def _already_stored(source: Source, delivery: Delivery) -> bool:
@@ -109,32 +108,6 @@ def record_failure(source: Source, location: str, exc: IngestError) -> Ingestion
     run.save()
     log.warning("source %s: %s", source.pk, exc)
     return run
-
-
-def recompute_attribution(run: IngestionRun) -> None:
-    """Re-attribute the hours a run touched, when the attribution engine is installed."""
-    if run.data_start is None or run.data_end is None:
-        return
-    try:
-        engine = importlib.import_module("costapp.attribution.engine")
-    except ModuleNotFoundError as exc:
-        if exc.name not in {"costapp.attribution.engine", "costapp.attribution"}:
-            raise
-        return
-    run_attribution = getattr(engine, "run_attribution", None)
-    if run_attribution is None:
-        return
-    start = _hour(run.data_start)
-    end = _hour(run.data_end) + timedelta(hours=1)
-    try:
-        run_attribution(start, end)
-    except Exception:
-        # The data is stored either way; the next recompute of these hours catches up.
-        log.exception("attribution of %s..%s after run %s failed", start, end, run.pk)
-
-
-def _hour(moment: datetime) -> datetime:
-    return moment.replace(minute=0, second=0, microsecond=0)
 
 
 def claim_due_sources(now: datetime | None = None) -> list[int]:

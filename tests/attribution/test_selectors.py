@@ -5,9 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.db.models import Sum
 
 from costapp.attribution.engine import run_attribution
-from costapp.attribution.models import AttributionPolicy, IdlePolicy
+from costapp.attribution.models import Allocation, AttributionPolicy, IdlePolicy
 from costapp.attribution.selectors import company_lines, idle_capacity, team_costs, unit_costs
 
 from . import builders as b
@@ -71,3 +72,47 @@ def test_idle_capacity_per_org_pool_and_team(attributed):
     assert idle_capacity(*attributed, by="pool")[0]["key"] == "aws/us-east-1/H100"
     team = {r["key"]: r for r in idle_capacity(*attributed, by="team")}["ads"]
     assert team["gpu_hours"] == Decimal("0.25") and team["idle_gpu_hours"] == Decimal("0.15")
+
+
+def test_unit_costs_under_share_idle_carry_each_keys_idle_share(attributed):
+    row = {r["team"]: r for r in unit_costs(*attributed, share_idle=True)}["search"]
+    assert (row["cost"], row["idle"]) == (Decimal(75), Decimal(45))
+    assert row["gpu_hours"] == Decimal("0.75")
+    assert row["cost_per_1m_tokens"] == Decimal(25)
+    assert {r["team"]: r["idle"] for r in unit_costs(*attributed, share_idle=False)}["ads"] == 0
+
+
+def test_the_shared_view_conserves_across_keys_teams_and_company_lines():
+    # Two pools, odd amounts, three keys: every view must add up to the allocations, exactly.
+    b.gpu_resource("i-a", gpus=1)
+    b.gpu_resource("i-b", gpus=2, pool="gcp/us-central1/A100")
+    b.cost_line("i-a", cost="100.0000000001", hours=2)
+    b.cost_line("i-b", cost="33.3333333333", billed="7")
+    b.samples("i-a", b.hour(0), ["0.37"])
+    b.samples("i-a", b.hour(1), ["0.11"])
+    b.samples("i-b", b.hour(0), ["0.5"], gpus=2)
+    for team, model, resource, n in (
+        ("search", "m1", "i-a", 7),
+        ("search", "m2", "i-a", 3),
+        ("ads", "m1", "i-a", 5),
+        ("ads", "m1", "i-b", 1),
+    ):
+        b.usage(team, model=model, resource_id=resource, requests=n)
+    b.usage("search", at=b.hour(1), resource_id="i-a", requests=1)
+    run_attribution()
+    window = (b.hour(), b.hour(2))
+    for basis, field in (("amortized", "amortized_cost"), ("billed", "billed_cost")):
+        total = Allocation.objects.aggregate(s=Sum(field))["s"]
+        company = sum(company_lines(*window, share_idle=True, basis=basis).values())
+        keys = unit_costs(
+            *window,
+            group_by=("team", "model", "endpoint"),
+            period="hour",
+            share_idle=True,
+            basis=basis,
+        )
+        assert sum(r["cost"] for r in keys) + company == total
+        teams = team_costs(*window, share_idle=True, basis=basis)
+        assert sum(t.total for t in teams) + company == total
+        by_team = {r["team"]: r["cost"] for r in unit_costs(*window, share_idle=True, basis=basis)}
+        assert by_team == {t.team: t.total for t in teams}
