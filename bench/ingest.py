@@ -29,7 +29,6 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 MEMORY_TARGET = 1.5
@@ -393,12 +392,9 @@ def memory(fmt: str, small: int, large: int, folder: Path, url: str, trace: bool
 def database_url() -> str:
     from django.db import connection
 
-    s = connection.settings_dict
-    auth = quote(s["USER"] or "") + (f":{quote(s['PASSWORD'])}" if s["PASSWORD"] else "")
-    host = f"{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}"
-    return (
-        f"postgres://{auth}@{host}/{quote(s['NAME'])}" if auth else f"postgres://{host}/{s['NAME']}"
-    )
+    from costapp.dburl import url_from_settings
+
+    return url_from_settings(connection.settings_dict)
 
 
 def run_all(args: argparse.Namespace) -> bool:

@@ -32,18 +32,3 @@ def write_file(tmp_path):
         return path
 
     return write
-
-
-def database_url(settings_dict: dict) -> str:
-    """A DATABASE_URL for a subprocess, from Django's connection settings.
-
-    The host may be a Unix socket folder (the project-local cluster), so it is percent-encoded.
-    """
-    from urllib.parse import quote
-
-    user = quote(settings_dict.get("USER") or "", safe="")
-    password = settings_dict.get("PASSWORD") or ""
-    auth = f"{user}:{quote(password, safe='')}@" if password else (f"{user}@" if user else "")
-    host = quote(settings_dict.get("HOST") or "", safe="")
-    port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
-    return f"postgres://{auth}{host}{port}/{quote(settings_dict['NAME'], safe='')}"

@@ -11,8 +11,8 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
+from costapp.dburl import url_from_settings
 from costapp.ingest.models import IngestionRun, RunStatus, UsageRollup
-from tests.conftest import database_url
 from tests.sources.conftest import request_line
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +60,7 @@ def _manage(*args: str) -> subprocess.CompletedProcess:
         **os.environ,
         "INFERENCE_LEDGER_DEV": "1",
         # The test database, which the subprocess must see: run it outside a test transaction.
-        "DATABASE_URL": database_url(database),
+        "DATABASE_URL": url_from_settings(database),
     }
     return subprocess.run(
         [sys.executable, "manage.py", "ingest", *args],
