@@ -7,4 +7,5 @@ from . import views
 app_name = "api"
 urlpatterns = [
     path("usage", views.usage, name="usage"),
+    path("explain", views.explain, name="explain"),
 ]

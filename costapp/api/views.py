@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 from django.core.exceptions import RequestDataTooBig
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
+from costapp.dashboard.explanation import explanation, parse_hour
 from costapp.ingest.errors import TransientError
 from costapp.ingest.models import RunStatus
 from costapp.sources import push
@@ -22,6 +25,16 @@ def _bearer(request) -> str:
 
 def _error(status: int, message: str, **extra) -> JsonResponse:
     return JsonResponse({"error": message, **extra}, status=status)
+
+
+class LedgerEncoder(DjangoJSONEncoder):
+    """Money as exact decimal strings in plain notation ("0.0000000000", never "0E-10" nor a
+    float); datetimes as ISO 8601."""
+
+    def default(self, o):
+        if isinstance(o, Decimal):
+            return format(o, "f")
+        return super().default(o)
 
 
 @csrf_exempt  # token-authenticated machine clients, no cookies: CSRF does not apply
@@ -57,3 +70,28 @@ def usage(request) -> JsonResponse:
             "duplicate_batch": run.status == RunStatus.SKIPPED,
         }
     )
+
+
+@require_GET
+def explain(request) -> JsonResponse:
+    """GET /api/v1/explain?team=<slug>&hour=<ISO 8601>: one team's allocations in one hour."""
+    if not request.user.is_authenticated:
+        return _error(401, "log in first; this API uses the dashboard's session")
+    team = request.GET.get("team", "").strip()
+    if not team:
+        return _error(400, "team is required", field="team")
+    try:
+        hour = parse_hour(request.GET.get("hour", ""))
+    except ValueError:
+        return _error(400, "hour must be ISO 8601, e.g. 2026-10-01T14:00Z", field="hour")
+    found = explanation(request.user, team, hour)
+    if found is None:
+        # The same answer as for a team that does not exist: leads learn no other team's name.
+        return _error(404, "no such team among those you may see")
+    body = {
+        "team": found.team,
+        "hour": found.hour,
+        "allocations": found.entries,
+        "totals": found.totals,
+    }
+    return JsonResponse(body, encoder=LedgerEncoder)

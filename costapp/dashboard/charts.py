@@ -90,6 +90,43 @@ def cost_per_million(rows: list[UnitCost], label: str) -> dict:
     return _as_data(fig)
 
 
+_TICKS = {"hour": "%b %d %H:%M", "day": "%b %d", "month": "%b %Y"}
+# One tick per period for short windows, so three days do not repeat "Oct 01" at 6-hour
+# ticks; longer windows keep plotly's own spacing.
+_MIN_DTICK = {"day": 86_400_000, "month": "M1"}
+
+
+def unit_cost_over_time(periods: list[dict], label: str, grain: str = "day") -> dict:
+    """One line per team (or model, endpoint: `label`): blended cost per 1M tokens (input +
+    output) in each period."""
+    series: dict[str, list[dict]] = {}
+    for row in periods:
+        if row["cost_per_1m_tokens"] is not None:
+            series.setdefault(row[label] or "(shared costs)", []).append(row)
+    periods_shown = {row["period"] for rows in series.values() for row in rows}
+    dtick = _MIN_DTICK.get(grain) if len(periods_shown) <= 14 else None
+    fig = go.Figure()
+    for index, (name, rows) in enumerate(sorted(series.items())):
+        fig.add_scatter(
+            name=name,
+            mode="lines+markers" if len(rows) < 60 else "lines",
+            x=[row["period"].isoformat() for row in rows],
+            # Unit prices can be fractions of a cent: keep four decimals, not two.
+            y=[float(round(row["cost_per_1m_tokens"], 4)) for row in rows],
+            line=dict(color=PALETTE[index % len(PALETTE)], width=2),
+            hovertemplate="%{x}<br>" + name + ": $%{y:,.4f} per 1M tokens<extra></extra>",
+        )
+    fig.update_layout(
+        _layout(
+            height=360,
+            legend=dict(orientation="h", y=-0.15),
+            yaxis=dict(title="USD per 1M tokens", tickprefix="$", gridcolor="#e5e7eb"),
+            xaxis=dict(type="date", tickformat=_TICKS.get(grain), dtick=dtick),
+        )
+    )
+    return _as_data(fig)
+
+
 def _as_data(fig: go.Figure) -> dict:
     # Through plotly's own encoder (dates, numpy), then back to plain data for json_script.
     return json.loads(fig.to_json())

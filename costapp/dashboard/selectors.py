@@ -3,20 +3,25 @@
 Finance sees the whole company: every team plus the idle, unmeasured and unallocated lines.
 Anyone else sees only the attributed lines (usage and shared) of their own teams, so no other
 team's name or figure can reach their page. Sums stay exact Decimals; rounding is for display.
+
+The idle view (separate, or shared back to the teams of each pool as OpenCost's share-idle
+does) comes from costapp.attribution.selectors, so pages and the API agree on every figure.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Literal
 
+from django.db import connection
 from django.db.models import Max, Min, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
-from costapp.attribution.models import Allocation, LineKind
+from costapp.attribution import selectors as attribution
+from costapp.attribution.models import Allocation, AttributionPolicy, IdlePolicy, LineKind
 from costapp.core.access import sees_whole_company, visible_teams
 from costapp.ingest.models import GpuResource
 from costapp.money import ZERO
@@ -33,6 +38,14 @@ UNOWNED = {
 }
 MILLION = Decimal(1_000_000)
 HUNDRED = Decimal(100)
+HOUR = timedelta(hours=1)
+
+
+def share_idle_param(value: str | None) -> bool:
+    """The idle view from a query parameter ("separate" / "share"), else the org's policy."""
+    if value in (IdlePolicy.SEPARATE, IdlePolicy.SHARE):
+        return value == IdlePolicy.SHARE
+    return AttributionPolicy.current().idle_policy == IdlePolicy.SHARE
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,14 @@ class Scope:
     def whole_company(self) -> bool:
         return self.teams is None
 
+    @property
+    def team_list(self) -> list[str] | None:
+        """The form costapp.attribution.selectors takes: None for every team."""
+        return None if self.teams is None else list(self.teams)
+
+    def may_see(self, team: str) -> bool:
+        return self.teams is None or team in self.teams
+
 
 def scope_for(user) -> Scope:
     if sees_whole_company(user):
@@ -52,23 +73,48 @@ def scope_for(user) -> Scope:
     return Scope(teams=tuple(visible_teams(user).values_list("slug", flat=True)))
 
 
+def window(start: date | None, end: date | None) -> tuple[datetime, datetime] | None:
+    """[start, end) as datetimes for whole UTC days; open ends close on the data's first and
+    last hour. None when there are no allocations at all."""
+    span = Allocation.objects.aggregate(first=Min("hour"), last=Max("hour"))
+    if span["first"] is None:
+        return None
+    low = datetime.combine(start, time.min, tzinfo=UTC) if start else span["first"]
+    high = (
+        datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
+        if end
+        else span["last"] + HOUR
+    )
+    return low, high
+
+
 @dataclass(frozen=True)
 class UnitCost:
-    """Cost and use of one team, model or endpoint over the period."""
+    """Cost and use of one team, model or endpoint over the period.
+
+    `idle` is the idle cost handed to a team under share-idle (zero when idle is shown
+    separately); `peak_hour` is the team's most expensive hour, the one its "explain" link opens.
+    """
 
     key: str
     cost: Decimal
     requests: int
     input_tokens: int
     output_tokens: int
+    idle: Decimal = ZERO
+    peak_hour: datetime | None = None
 
     @property
     def tokens(self) -> int:
         return self.input_tokens + self.output_tokens
 
     @property
+    def total(self) -> Decimal:
+        return self.cost + self.idle
+
+    @property
     def per_million_tokens(self) -> Decimal | None:
-        return self.cost * MILLION / self.tokens if self.tokens else None
+        return self.total * MILLION / self.tokens if self.tokens else None
 
 
 @dataclass
@@ -77,8 +123,11 @@ class Overview:
     scope: Scope
     first_day: date | None
     last_day: date | None
+    share_idle: bool = False
     total: Decimal = ZERO
     attributed: Decimal = ZERO
+    idle_shared: Decimal = ZERO  # idle handed back to the teams (share-idle view only)
+    idle_left: Decimal = ZERO  # idle of pool-hours nobody used, which stays the company's
     by_kind: dict[str, Decimal] = field(default_factory=dict)
     gpu_cost: Decimal = ZERO
     idle_cost_pct: Decimal | None = None
@@ -90,6 +139,11 @@ class Overview:
     models: list[UnitCost] = field(default_factory=list)
     endpoints: list[UnitCost] = field(default_factory=list)
     daily: dict[str, dict[date, Decimal]] = field(default_factory=dict)  # series -> day -> cost
+
+    @property
+    def carried(self) -> Decimal:
+        """What the teams carry in this idle view: attributed, plus idle when shared back."""
+        return self.attributed + self.idle_shared
 
 
 def visible_allocations(scope: Scope, start: date | None, end: date | None) -> QuerySet[Allocation]:
@@ -156,8 +210,53 @@ def _idle(overview: Overview, rows: QuerySet[Allocation], cost_field: str) -> No
     overview.idle_gpu_hours_pct = _percent(idle["gpu_hours"] or ZERO, sums["gpu_hours"] or ZERO)
 
 
+_PEAK_HOURS = """
+SELECT DISTINCT ON (team) team, hour FROM (
+    SELECT team, hour, sum({col}) AS cost FROM attribution_allocation
+    WHERE kind IN ('usage', 'shared') AND team <> '' {teams}
+      AND hour >= %(start)s AND hour < %(end)s
+    GROUP BY team, hour
+) per_hour ORDER BY team, cost DESC, hour
+"""
+
+
+def peak_hours(scope: Scope, span: tuple[datetime, datetime], basis: Basis) -> dict[str, datetime]:
+    """Each visible team's most expensive hour in the window: where "explain" starts."""
+    teams = "AND team = ANY(%(teams)s)" if not scope.whole_company else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PEAK_HOURS.format(col=BASES[basis], teams=teams),
+            {"start": span[0], "end": span[1], "teams": scope.team_list},
+        )
+        return dict(cursor.fetchall())
+
+
+def _with_idle_view(result: Overview, span: tuple[datetime, datetime]) -> None:
+    """Team rows get their idle share and explain hour; totals follow the idle view."""
+    teams = result.scope.team_list
+    costs = attribution.team_costs(*span, teams, share_idle=result.share_idle, basis=result.basis)
+    idle = {cost.team: cost.idle for cost in costs}
+    peaks = peak_hours(result.scope, span, result.basis)
+    result.teams = [
+        replace(row, idle=idle.get(row.key, ZERO), peak_hour=peaks.get(row.key))
+        for row in result.teams
+    ]
+    result.idle_shared = sum(idle.values(), ZERO)
+    if teams is None:
+        lines = attribution.company_lines(*span, share_idle=result.share_idle, basis=result.basis)
+        result.idle_left = lines["idle"]
+    else:
+        # A lead's spend is their teams' cost in the chosen view; idle they do not carry is
+        # not theirs to see.
+        result.total = result.attributed + result.idle_shared
+
+
 def overview(
-    user, basis: Basis = "amortized", start: date | None = None, end: date | None = None
+    user,
+    basis: Basis = "amortized",
+    start: date | None = None,
+    end: date | None = None,
+    share_idle: bool = False,
 ) -> Overview:
     """Everything the overview page shows, for what this user may see."""
     cost_field = BASES[basis]
@@ -169,6 +268,7 @@ def overview(
         scope=scope,
         first_day=span["first"].date() if span["first"] else None,
         last_day=span["last"].date() if span["last"] else None,
+        share_idle=share_idle,
     )
     for row in rows.values("kind").annotate(cost=Sum(cost_field)).order_by("kind"):
         result.by_kind[row["kind"]] = row["cost"] or ZERO
@@ -179,8 +279,12 @@ def overview(
     result.endpoints = _unit_costs(rows, "endpoint", cost_field)
     result.requests = sum(t.requests for t in result.teams)
     result.tokens = sum(t.tokens for t in result.teams)
+    bounds = window(start, end)
+    if bounds is not None and result.by_kind:
+        _with_idle_view(result, bounds)
     if result.tokens:
-        result.per_million_tokens = result.attributed * MILLION / result.tokens
+        carried = result.attributed + result.idle_shared
+        result.per_million_tokens = carried * MILLION / result.tokens
     result.daily = _daily(rows, cost_field)
     if scope.whole_company:
         _idle(result, rows, cost_field)

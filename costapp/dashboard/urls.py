@@ -1,3 +1,5 @@
+"""Dashboard routes: the overview, unit economics and the explain page."""
+
 from django.urls import path
 
 from . import views
@@ -5,4 +7,6 @@ from . import views
 app_name = "dashboard"
 urlpatterns = [
     path("", views.overview, name="overview"),
+    path("units/", views.unit_economics, name="units"),
+    path("explain/", views.explain, name="explain"),
 ]

@@ -5,9 +5,14 @@ from __future__ import annotations
 from datetime import date
 
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import render
 
+from costapp.core.access import sees_whole_company, visible_teams
+
 from . import charts, selectors
+from .explanation import explanation, parse_hour
+from .unit_economics import DIMENSIONS, GRAINS, units
 
 
 def _date(value: str | None) -> date | None:
@@ -17,13 +22,16 @@ def _date(value: str | None) -> date | None:
         return None  # a mistyped date shows the whole period rather than an error page
 
 
+def _choice(value: str | None, choices, default: str) -> str:
+    return value if value in choices else default
+
+
 @login_required
 def overview(request):
-    basis = request.GET.get("basis", "amortized")
-    if basis not in selectors.BASES:
-        basis = "amortized"
+    basis = _choice(request.GET.get("basis"), selectors.BASES, "amortized")
+    share_idle = selectors.share_idle_param(request.GET.get("idle"))
     start, end = _date(request.GET.get("start")), _date(request.GET.get("end"))
-    data = selectors.overview(request.user, basis, start, end)
+    data = selectors.overview(request.user, basis, start, end, share_idle=share_idle)
     context = {
         "o": data,
         "start": start,
@@ -35,3 +43,54 @@ def overview(request):
         "unit_chart": charts.cost_per_million(data.models, "model") if data.tokens else None,
     }
     return render(request, "dashboard/overview.html", context)
+
+
+@login_required
+def unit_economics(request):
+    basis = _choice(request.GET.get("basis"), selectors.BASES, "amortized")
+    data = units(
+        request.user,
+        basis,
+        _date(request.GET.get("start")),
+        _date(request.GET.get("end")),
+        by=_choice(request.GET.get("by"), DIMENSIONS, "team"),
+        grain=_choice(request.GET.get("grain"), GRAINS, "day"),
+        share_idle=selectors.share_idle_param(request.GET.get("idle")),
+    )
+    context = {
+        "u": data,
+        "start": _date(request.GET.get("start")),
+        "end": _date(request.GET.get("end")),
+        "grains": GRAINS,
+        "dimensions": DIMENSIONS,
+        "chart": charts.unit_cost_over_time(data.periods, data.by, data.grain)
+        if data.periods
+        else None,
+    }
+    return render(request, "dashboard/units.html", context)
+
+
+@login_required
+def explain(request):
+    """The arithmetic behind one team's cost in one hour; the form to pick them."""
+    basis = _choice(request.GET.get("basis"), selectors.BASES, "amortized")
+    team, hour_text = request.GET.get("team", "").strip(), request.GET.get("hour", "").strip()
+    context = {
+        "basis": basis,
+        "team": team,
+        "hour_text": hour_text,
+        "teams": visible_teams(request.user).values_list("slug", flat=True),
+        "whole_company": sees_whole_company(request.user),
+    }
+    if team and hour_text:
+        try:
+            hour = parse_hour(hour_text)
+        except ValueError:
+            context["error"] = "Hour must be an ISO 8601 time, e.g. 2026-10-01T14:00Z."
+            return render(request, "dashboard/explain.html", context, status=400)
+        found = explanation(request.user, team, hour)
+        if found is None:
+            # Not "forbidden": a lead should not learn which other teams exist.
+            raise Http404("no such team among yours")
+        context.update(x=found, hour=hour, steps=found.steps(basis))
+    return render(request, "dashboard/explain.html", context)

@@ -1,4 +1,5 @@
-"""The overview page in a real browser: log in, charts drawn by our own plotly.js, no egress.
+"""The overview and unit economics pages in a real browser: log in, charts drawn by our own
+plotly.js, no egress.
 
 Set LEDGER_SCREENSHOT=path/to.png to keep a screenshot of the populated page.
 """
@@ -46,7 +47,7 @@ def _fortnight() -> None:
         )
 
 
-def test_overview_renders_plotly_charts_from_local_static(browser, live_server):
+def test_overview_and_unit_pages_render_plotly_charts_from_local_static(browser, live_server):
     _fortnight()
     finance_user("finance")
     page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -72,4 +73,14 @@ def test_overview_renders_plotly_charts_from_local_static(browser, live_server):
 
     if os.environ.get("LEDGER_SCREENSHOT"):
         page.screenshot(path=os.environ["LEDGER_SCREENSHOT"], full_page=True)
+
+    # Same session, through the nav: one cost-per-token line per team.
+    page.click("nav >> text=Unit economics")
+    page.wait_for_selector("#chart-units .main-svg")
+    assert page.inner_text("h1") == "Unit economics"
+    assert page.locator("#chart-units .scatterlayer .trace").count() == 3
+    assert page.locator("#chart-units .scatterlayer .trace path.js-line").count() == 3
+    page.wait_for_load_state("networkidle")
+    hosts = {urlsplit(url).hostname for url in requested if not url.startswith(("data:", "blob:"))}
+    assert hosts == {"127.0.0.1"}, f"requests left the machine: {requested}"
     page.close()

@@ -43,3 +43,59 @@ def team_lead(slug: str, username: str | None = None):
     user = get_user_model().objects.create_user(username or f"lead-{slug}", password=PASSWORD)
     Membership.objects.create(user=user, team=team, role=Role.LEAD)
     return user
+
+
+HOUR = "2026-10-01T10:00"
+
+
+def cost_line(resource_id: str, start: str, end: str, effective: str, billed: str, **fields):
+    """One FOCUS cost line, as ingestion would store it (the run is only its lineage)."""
+    from costapp.ingest.models import CostLine, IngestionRun
+
+    run = IngestionRun.objects.create(format="focus", location="test.csv")
+    begin = datetime.fromisoformat(start).replace(tzinfo=UTC)
+    return CostLine.objects.create(
+        run=run,
+        stream="test",
+        provider="AWS",
+        billing_period_start=begin.replace(day=1, hour=0),
+        billing_period_end=begin.replace(month=begin.month + 1, day=1, hour=0),
+        charge_period_start=begin,
+        charge_period_end=datetime.fromisoformat(end).replace(tzinfo=UTC),
+        charge_category=fields.pop("charge_category", "Usage"),
+        resource_id=resource_id,
+        billed_cost=Decimal(billed),
+        effective_cost=Decimal(effective),
+        billing_currency="USD",
+        source_file="test.csv",
+        source_row=fields.pop("source_row", 2),
+        **fields,
+    )
+
+
+def explained_hour() -> None:
+    """One p5 node-hour worked by hand, as the engine would have stored it.
+
+    A two-hour line of 200.0000000001 (billed 240) puts 100.0000000001 (120) in 10:00. With
+    u = 0.75: idle 25.0000000000 (30), busy 75.0000000001 (90), split by tokens 600 : 400 with
+    the spare quantum to the larger remainder: search 45.0000000001 (54), ads 30 (36). Search
+    also gets a 3.5 shared storage line by tag rule.
+    """
+    gpu_resource()
+    cost_line("i-0aaaaaaaaaaaaaaa1", HOUR, "2026-10-01T12:00", "200.0000000001", "240")
+    common = dict(pool="h100-east", utilization=Decimal("0.75"), utilization_source="telemetry")
+    allocation(
+        HOUR, team="search", model="llama-70b", endpoint="/search/answer", rule="tokens",
+        amortized="45.0000000001", billed="54", weight=Decimal(600), weight_total=Decimal(1000),
+        input_tokens=500, output_tokens=100, requests=7, gpu_hours="3.6", **common,
+    )  # fmt: skip
+    allocation(
+        HOUR, team="ads", model="mixtral", endpoint="/ads/rank", rule="tokens",
+        amortized="30.0000000000", billed="36", weight=Decimal(400), weight_total=Decimal(1000),
+        input_tokens=300, output_tokens=100, requests=3, gpu_hours="2.4", **common,
+    )  # fmt: skip
+    allocation(HOUR, LineKind.IDLE, amortized="25.0000000000", billed="30", gpu_hours="2", **common)
+    allocation(
+        HOUR, LineKind.SHARED, team="search", amortized="3.5", rule="tag:1",
+        resource_id="arn:aws:s3:::weights",
+    )  # fmt: skip

@@ -77,8 +77,10 @@ def test_finance_sees_every_team_idle_and_unallocated(client, ledger):
 
 def test_team_lead_sees_only_their_team_and_no_whole_company_figures(client, ledger):
     html = _page(client, team_lead("search"))
-    for secret in ("adsranking", "mixtral-secret", "/ads/secret", "Idle", "Unallocated"):
+    # Leads get the idle-view toggle, never the company's idle or unallocated figures.
+    for secret in ("adsranking", "mixtral-secret", "/ads/secret", "Idle capacity", "Unallocated"):
         assert secret not in html
+    assert 'id="idle-cost"' not in html and 'id="idle-left"' not in html
     own = _sum("amortized_cost", team="search")
     assert _figure(html, "total-spend") == money(own)
     assert "llama-70b" in html and "/search/answer" in html

@@ -42,3 +42,11 @@ def percent(value: Decimal | None) -> str:
     if value is None:
         return "—"
     return f"{Decimal(value).quantize(Decimal('0.1'), rounding=ROUND_HALF_EVEN)}%"
+
+
+@register.filter
+def decimal4(value: Decimal | None) -> str:
+    """A quantity (GPU-hours) to four decimals, with separators."""
+    if value is None:
+        return "—"
+    return f"{Decimal(value).quantize(Decimal('0.0001'), rounding=ROUND_HALF_EVEN):,}"

@@ -1,0 +1,83 @@
+"""One team's cost in one hour, explained: the read behind the /explain/ page and the API.
+
+Wraps costapp.attribution.explain.explain with the access rule (finance sees any team, anyone
+else only their own), the GPU count of each resource and the idle the team would carry under
+share-idle, and lays each allocation out as the arithmetic a finance reader checks by hand:
+hourly cost, utilization, idle, busy, share, result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from costapp.attribution import selectors as attribution
+from costapp.attribution.explain import explain
+from costapp.ingest.models import GpuResource
+from costapp.money import ZERO
+
+from .selectors import BASES, Basis, scope_for
+
+HOUR = timedelta(hours=1)
+
+
+def parse_hour(value: str) -> datetime:
+    """An ISO 8601 moment, naive meaning UTC, floored to its UTC hour. Raises ValueError."""
+    moment = datetime.fromisoformat(value.strip())
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    # Floor in UTC: an offset like +05:30 would otherwise land between two stored hours.
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    team: str
+    hour: datetime
+    entries: list[dict]  # explain() output, one per Allocation, plus "gpu_count"
+    totals: dict[str, Decimal]
+
+    def steps(self, basis: Basis) -> list[dict]:
+        """Each allocation's figures in one cost basis, in the order the method applies them."""
+        return [_step(entry, basis) for entry in self.entries]
+
+
+def explanation(user, team: str, hour: datetime) -> Explanation | None:
+    """The team's allocations in that hour, or None when the user may not see the team."""
+    if not scope_for(user).may_see(team):
+        return None
+    entries = explain(team, hour)
+    counts = dict(
+        GpuResource.objects.filter(
+            resource_id__in={entry["resource_id"] for entry in entries}
+        ).values_list("resource_id", "gpu_count")
+    )
+    for entry in entries:
+        entry["gpu_count"] = counts.get(entry["resource_id"])
+    totals: dict[str, Decimal] = {}
+    for basis in BASES:
+        totals[f"{basis}_cost"] = sum((entry[f"{basis}_cost"] for entry in entries), ZERO)
+        # Idle is stored per resource-hour; this is what the team carries when it is shared.
+        shared = attribution.team_costs(hour, hour + HOUR, [team], share_idle=True, basis=basis)
+        totals[f"idle_shared_{basis}"] = shared[0].idle if shared else ZERO
+    return Explanation(team=team, hour=hour, entries=entries, totals=totals)
+
+
+def _step(entry: dict, basis: Basis) -> dict:
+    line_cost = "effective_cost" if basis == "amortized" else "billed_cost"
+    lines = [
+        {**line, "amount": line[line_cost], "in_hour": line[f"{basis}_in_hour"]}
+        for line in entry["cost_lines"]
+    ]
+    step = {"entry": entry, "cost": entry[f"{basis}_cost"], "lines": lines}
+    context = entry.get("resource_hour")
+    if context:
+        step.update(
+            hour_cost=context[f"{basis}_cost"],
+            idle=context[f"idle_{basis}"],
+            busy=context[f"busy_{basis}"],
+            gpu_hours=context["gpu_hours"],
+            idle_fraction=Decimal(1) - (entry["utilization"] or ZERO),
+        )
+    return step

@@ -1,0 +1,71 @@
+"""Unit economics for the /units/ page: cost per token and request over time, idle capacity.
+
+A thin read over costapp.attribution.selectors (unit_costs, idle_capacity) within what the user
+may see: team leads get their own teams' rows and team idle; pools and the org are for finance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from costapp.attribution import selectors as attribution
+
+from .selectors import Basis, Scope, scope_for, window
+
+GRAINS = ("hour", "day", "month")
+DIMENSIONS = ("team", "model", "endpoint")
+# A table of hourly rows over a quarter would be tens of thousands of lines; the chart shows
+# them all, the table the newest.
+MAX_PERIOD_ROWS = 500
+
+
+@dataclass
+class Units:
+    basis: Basis
+    scope: Scope
+    by: str
+    grain: str
+    share_idle: bool
+    summary: list[dict] = field(default_factory=list)  # whole window, per key
+    periods: list[dict] = field(default_factory=list)  # per grain and key, oldest first
+    pools: list[dict] = field(default_factory=list)  # idle capacity per pool (finance)
+    org: dict | None = None  # idle capacity of the whole company (finance)
+    teams_idle: list[dict] = field(default_factory=list)  # idle each team carries if shared
+
+    @property
+    def newest_periods(self) -> list[dict]:
+        by_key = sorted(self.periods, key=lambda row: row["key"])
+        return sorted(by_key, key=lambda row: row["period"], reverse=True)[:MAX_PERIOD_ROWS]
+
+    @property
+    def truncated(self) -> bool:
+        return len(self.periods) > MAX_PERIOD_ROWS
+
+
+def units(
+    user,
+    basis: Basis = "amortized",
+    start: date | None = None,
+    end: date | None = None,
+    by: str = "team",
+    grain: str = "day",
+    share_idle: bool = False,
+) -> Units:
+    scope = scope_for(user)
+    result = Units(basis=basis, scope=scope, by=by, grain=grain, share_idle=share_idle)
+    bounds = window(start, end)
+    if bounds is None:
+        return result
+    teams = scope.team_list
+    common = dict(teams=teams, group_by=(by,), basis=basis, share_idle=share_idle)
+    result.summary = attribution.unit_costs(*bounds, **common)
+    result.periods = attribution.unit_costs(*bounds, period=grain, **common)
+    for row in (*result.summary, *result.periods):
+        row["key"] = row[by]  # templates cannot index by a variable
+    result.teams_idle = attribution.idle_capacity(*bounds, by="team", teams=teams, basis=basis)
+    if scope.whole_company:
+        result.pools = attribution.idle_capacity(*bounds, by="pool", basis=basis)
+        org = attribution.idle_capacity(*bounds, by="org", basis=basis)
+        result.org = org[0] if org else None
+    return result

@@ -1,0 +1,92 @@
+"""The /explain/ page: the arithmetic of one team's hour, reachable from the overview."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import pytest
+
+from .builders import PASSWORD, allocation, explained_hour, finance_user, team_lead
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def hour():
+    explained_hour()
+
+
+def _page(client, user, query: str, status: int = 200) -> str:
+    assert client.login(username=user.username, password=PASSWORD)
+    response = client.get("/explain/" + query)
+    assert response.status_code == status
+    return response.content.decode()
+
+
+def _steps(html: str, step: str) -> list[str]:
+    return re.findall(rf'data-step="{step}">([^<]*)<', html)
+
+
+def test_finance_can_follow_the_arithmetic_from_line_to_result(client, hour):
+    html = _page(client, finance_user(), "?team=search&hour=2026-10-01T10:00Z")
+    assert _steps(html, "line") == ["100.0000000001"]  # half of the two-hour line
+    assert _steps(html, "hour-cost") == ["100.0000000001"]
+    assert _steps(html, "gpu-hours") == ["8.0000"]
+    assert _steps(html, "utilization") == ["0.750000"]
+    assert _steps(html, "idle") == ["25.0000000000"]
+    assert _steps(html, "busy") == ["75.0000000001"]
+    assert _steps(html, "share") == ["0.600000"]
+    # Storage by tag rule first (its resource sorts first), then the GPU usage line.
+    assert _steps(html, "result") == ["3.5000000000", "45.0000000001"]
+    assert "600.0000000000 / 1000.0000000000" in html and "by tokens" in html
+    assert re.search(r'id="explain-total">\$48\.50<', html)
+
+
+def test_the_billed_basis_shows_billed_figures(client, hour):
+    html = _page(client, finance_user(), "?team=search&hour=2026-10-01T10:00Z&basis=billed")
+    assert _steps(html, "hour-cost") == ["120.0000000000"]
+    assert _steps(html, "idle") == ["30.0000000000"]
+    assert _steps(html, "result")[-1] == "54.0000000000"
+
+
+def test_a_team_lead_explains_their_team_but_not_another(client, hour):
+    lead = team_lead("ads")
+    html = _page(client, lead, "?team=ads&hour=2026-10-01T10:00Z")
+    assert _steps(html, "result") == ["30.0000000000"]
+    assert '<option value="search"' not in html
+    _page(client, lead, "?team=search&hour=2026-10-01T10:00Z", status=404)
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client, hour):
+    response = client.get("/explain/?team=search&hour=2026-10-01T10:00Z")
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_without_a_choice_the_page_offers_the_form_with_visible_teams(client, hour):
+    team_lead("search")
+    team_lead("ads")
+    html = _page(client, finance_user(), "")
+    assert "Pick a team and an hour" in html
+    assert '<option value="ads">' in html and '<option value="search">' in html
+
+
+def test_a_malformed_hour_is_a_400_with_the_expected_form(client, hour):
+    html = _page(client, finance_user(), "?team=search&hour=noon", status=400)
+    assert "ISO 8601" in html
+
+
+def test_overview_links_each_team_to_its_most_expensive_hour(client, hour):
+    # A cheaper later hour for search: the link must still pick 10:00.
+    allocation("2026-10-01T11:00", team="search", amortized="1", model="llama-70b")
+    assert client.login(username=finance_user().username, password=PASSWORD)
+    overview = client.get("/").content.decode()
+    links = dict(
+        re.findall(r'href="(/explain/\?team=([a-z]+)&amp;[^"]+)"', overview)[i][::-1]
+        for i in range(2)
+    )
+    assert set(links) == {"ads", "search"}
+    assert "hour=2026-10-01T10%3A00Z" in links["search"]
+    followed = client.get(unescape(links["search"]))
+    assert followed.status_code == 200
+    assert _steps(followed.content.decode(), "result") == ["3.5000000000", "45.0000000001"]
