@@ -12,21 +12,9 @@ import os
 import subprocess
 import sys
 
-import dj_database_url
-import psycopg
+from bench.throwaway import throwaway_database
 
 SEPARATE = ["bench.ingest"]
-
-
-def _admin_connection(url: dict) -> psycopg.Connection:
-    return psycopg.connect(
-        host=url["HOST"] or None,
-        port=url["PORT"] or None,
-        user=url["USER"] or None,
-        password=url["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    )
 
 
 def main() -> int:
@@ -41,31 +29,10 @@ def main() -> int:
 
 
 def _attribution(base: str) -> bool:
-    url = dj_database_url.parse(base)
-    name = f"{url['NAME']}_bench_{os.getpid()}"
-    with _admin_connection(url) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        os.environ["DATABASE_URL"] = base.rsplit("/", 1)[0] + "/" + name
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "costapp.settings")
-        os.environ.setdefault("INFERENCE_LEDGER_DEV", "1")
-        import django
-        from django.core.management import call_command
-
-        django.setup()
-        call_command("migrate", verbosity=0)
-
+    with throwaway_database(base, "bench"):
         from bench import attribution
 
-        ok = attribution.main()
-        from django.db import connections
-
-        connections.close_all()
-    finally:
-        with _admin_connection(url) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        os.environ["DATABASE_URL"] = base
-    return ok
+        return attribution.main()
 
 
 if __name__ == "__main__":

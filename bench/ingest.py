@@ -447,36 +447,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _in_throwaway_database(args: argparse.Namespace) -> bool:
-    import dj_database_url
-    import psycopg
+    from bench.throwaway import throwaway_database
 
     base = os.environ.get("DATABASE_URL")
     if not base:
         print("set DATABASE_URL (the benchmark creates and drops its own database there)")
         return False
-    url = dj_database_url.parse(base)
-    name = f"{url['NAME']}_bench_ingest_{os.getpid()}"
-    admin = {"host": url["HOST"] or None, "port": url["PORT"] or None, "user": url["USER"] or None}
-    admin.update(password=url["PASSWORD"] or None, dbname="postgres", autocommit=True)
-    with psycopg.connect(**admin) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        os.environ["DATABASE_URL"] = base.rsplit("/", 1)[0] + "/" + name
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "costapp.settings")
-        os.environ.setdefault("INFERENCE_LEDGER_DEV", "1")
-        import django
-        from django.core.management import call_command
-        from django.db import connections
-
-        django.setup()
-        call_command("migrate", verbosity=0)
-        try:
-            return run_all(args)
-        finally:
-            connections.close_all()
-    finally:
-        with psycopg.connect(**admin) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_database(base, "bench_ingest"):
+        return run_all(args)
 
 
 if __name__ == "__main__":

@@ -56,8 +56,6 @@ window, and marks those runs; a full run_attribution() marks every run it saw.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -67,6 +65,7 @@ from django.utils import timezone
 
 from costapp.ingest.formats import get_format
 from costapp.ingest.models import GpuMapping, IngestionRun, RunStatus
+from costapp.locks import try_advisory_lock
 
 from . import steps
 from .models import AttributionPolicy, CostRule, RuleAction, RuleSource
@@ -230,20 +229,6 @@ def merge_windows(spans: list[tuple[int, datetime, datetime]]) -> list[Window]:
     return windows
 
 
-@contextmanager
-def _exclusive() -> Iterator[bool]:
-    """A session advisory lock (Postgres drops it if the connection dies)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, PENDING])
-        got = cursor.fetchone()[0]
-    try:
-        yield got
-    finally:
-        if got:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, PENDING])
-
-
 def attribute_pending() -> AttributionResult | None:
     """Recompute the hours of every SUCCEEDED run not yet attributed, and mark those runs.
 
@@ -252,7 +237,7 @@ def attribute_pending() -> AttributionResult | None:
     nothing to recompute, or when another worker is already on it (what it misses, the next
     call takes).
     """
-    with _exclusive() as mine:
+    with try_advisory_lock(LOCK_NAMESPACE, PENDING) as mine:
         if not mine:
             return None
         pending = list(_pending_runs().values_list("pk", "format", "data_start", "data_end"))

@@ -139,12 +139,8 @@ class Readings:
             return
         uuid = labels.get("UUID") or labels.get("uuid") or ""
         if not uuid:
-            raise ParseError(
-                f"{name} has no UUID label",
-                file=self.file,
-                line=line,
-                column=column,
-                expected="a UUID label naming the GPU",
+            raise self._error(
+                f"{name} has no UUID label", line, column, "a UUID label naming the GPU"
             )
         if not uuid.startswith(("GPU-", "MIG-")):
             uuid = f"GPU-{uuid}"  # nvidia_gpu_exporter strips nvidia-smi's prefix
@@ -160,34 +156,27 @@ class Readings:
             reading.values.setdefault(key, None)
             return
         if not value.is_finite() or value < 0:
-            raise ParseError(
-                f"{name} is {value}",
-                file=self.file,
-                line=line,
-                column=column,
-                expected="a number >= 0",
-            )
+            raise self._error(f"{name} is {value}", line, column, "a number >= 0")
         scaled = value * factor
         if key in ("engine_active", "gpu_util") and scaled > 1:
-            raise ParseError(
+            raise self._error(
                 f"{name} is {value}, above 100%",
-                file=self.file,
-                line=line,
-                column=column,
-                expected="a busy ratio in 0..1 (or percent in 0..100 for DCGM_FI_DEV_GPU_UTIL)",
+                line,
+                column,
+                "a busy ratio in 0..1 (or percent in 0..100 for DCGM_FI_DEV_GPU_UTIL)",
             )
         reading.values[key] = scaled
+
+    def _error(self, message: str, line: int, column: str | int, expected: str) -> ParseError:
+        """An error located at a sample of this file, for the caller to raise."""
+        return ParseError(message, file=self.file, line=line, column=column, expected=expected)
 
     def _describe(self, reading: Reading, labels: dict[str, str], line: int, column) -> None:
         index = labels.get("gpu") or labels.get("index")
         if index and reading.gpu_index is None:
             if not index.isdigit():
-                raise ParseError(
-                    f"gpu label {index!r} is not a GPU index",
-                    file=self.file,
-                    line=line,
-                    column=column,
-                    expected="a whole number",
+                raise self._error(
+                    f"gpu label {index!r} is not a GPU index", line, column, "a whole number"
                 )
             reading.gpu_index = int(index)
         reading.gpu_model = reading.gpu_model or labels.get("modelName") or labels.get("name", "")

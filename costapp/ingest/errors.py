@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class IngestError(Exception):
     """A permanent fault: the input is wrong. Do not retry; tell the user why."""
@@ -36,6 +38,25 @@ class ParseError(IngestError):
         if self.expected:
             text += f" (expected {self.expected})"
         return text
+
+
+@dataclass(frozen=True)
+class Where:
+    """A document's place in a file, and what its format expects: for errors whose column is a
+    path into the document (OTLP, Prometheus and Langfuse JSON)."""
+
+    file: str
+    line: int
+    expected: str = ""
+
+    def error(self, message: str, column: str, expected: str | None = None) -> ParseError:
+        return ParseError(
+            message,
+            file=self.file,
+            line=self.line,
+            column=column,
+            expected=self.expected if expected is None else expected,
+        )
 
 
 class TransientError(Exception):

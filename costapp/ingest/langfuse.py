@@ -29,7 +29,7 @@ import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from .errors import ParseError
+from .errors import Where
 from .files import InputFile
 from .jsondocs import documents
 from .parsing import Cell, parse_datetime, parse_int
@@ -51,7 +51,7 @@ def parse(file: InputFile) -> Iterator[RequestRow]:
 
 def document_rows(document: object, file: str, line: int) -> Iterator[RequestRow]:
     """Rows of one trace export; `line` (where the document starts) locates errors and lineage."""
-    where = _Where(file, line)
+    where = Where(file, line, EXPECTED)
     if not isinstance(document, dict):
         raise where.error("not a JSON object", "", "a JSON object per trace")
     if "trace" in document:
@@ -79,7 +79,7 @@ def document_rows(document: object, file: str, line: int) -> Iterator[RequestRow
 
 
 def _row(
-    obs: dict, labels: dict[str, str], trace_name: object, where: _Where, path: str
+    obs: dict, labels: dict[str, str], trace_name: object, where: Where, path: str
 ) -> RequestRow:
     obs_id = obs.get("id")
     if not obs_id or not isinstance(obs_id, str):
@@ -116,7 +116,7 @@ def _row(
     )
 
 
-def _labels(holder: dict, where: _Where, metadata_path: str, tags_path: str) -> dict[str, str]:
+def _labels(holder: dict, where: Where, metadata_path: str, tags_path: str) -> dict[str, str]:
     """team / endpoint / resource_id from metadata keys, else from `key:value` tags."""
     metadata = _metadata(holder.get("metadata"))
     tags = holder.get("tags") if "tags" in holder else metadata.get("tags")
@@ -156,13 +156,13 @@ def _join(prefix: str, key: str) -> str:
     return f"{prefix}.{key}" if prefix else key
 
 
-def _time(value: object, where: _Where, path: str) -> datetime:
+def _time(value: object, where: Where, path: str) -> datetime:
     if not isinstance(value, str):
         raise where.error(f"{value!r} is not a timestamp", path, "an ISO 8601 timestamp")
     return parse_datetime(value, Cell(where.file, where.line, path))
 
 
-def _count(value: object, where: _Where, path: str) -> int:
+def _count(value: object, where: Where, path: str) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # JavaScript writes every number as a double
     if isinstance(value, bool) or (value is not None and not isinstance(value, int | str)):
@@ -173,17 +173,9 @@ def _count(value: object, where: _Where, path: str) -> int:
     return count
 
 
-def _latency(value: object, where: _Where, path: str) -> int:
+def _latency(value: object, where: Where, path: str) -> int:
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
         raise where.error(f"{value!r} is not a latency", path, "milliseconds >= 0")
     return int(value)
-
-
-class _Where:
-    def __init__(self, file: str, line: int) -> None:
-        self.file, self.line = file, line
-
-    def error(self, message: str, column: str, expected: str = EXPECTED) -> ParseError:
-        return ParseError(message, file=self.file, line=self.line, column=column, expected=expected)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from .errors import ParseError
+from .errors import Where
 from .files import InputFile
 from .jsondocs import documents
 from .rows import RequestRow
@@ -62,7 +62,7 @@ def document_rows(
     document: object, file: str, line: int, keys: Mapping[str, tuple[str, ...]]
 ) -> Iterator[RequestRow]:
     """Rows of one OTLP/JSON export request; `line` locates errors and lineage."""
-    where = _Where(file, line)
+    where = Where(file, line, EXPECTED)
     if not isinstance(document, dict) or not isinstance(document.get("resourceSpans", []), list):
         raise where.error("not an OTLP/JSON traces object", "resourceSpans")
     for r, resource_spans in enumerate(document.get("resourceSpans", [])):
@@ -81,14 +81,14 @@ def document_rows(
                     yield row
 
 
-def _object(value: object, where: _Where, path: str) -> dict:
+def _object(value: object, where: Where, path: str) -> dict:
     if not isinstance(value, dict):
         raise where.error("expected a JSON object here", path)
     return value
 
 
 def span_row(
-    span: dict, resource: dict, keys: Mapping[str, tuple[str, ...]], where: _Where, path: str
+    span: dict, resource: dict, keys: Mapping[str, tuple[str, ...]], where: Where, path: str
 ) -> RequestRow | None:
     attrs = attributes(span.get("attributes"), where, path)
     if INPUT_TOKENS not in attrs and OUTPUT_TOKENS not in attrs:
@@ -125,7 +125,7 @@ def span_row(
     )
 
 
-def attributes(items: object, where: _Where, path: str) -> dict[str, object]:
+def attributes(items: object, where: Where, path: str) -> dict[str, object]:
     """OTLP's [{key, value: {stringValue | intValue | ...}}] as a plain dict."""
     if items is None:
         return {}
@@ -155,22 +155,14 @@ def any_value(value: object) -> object:
     return None
 
 
-class _Where:
-    def __init__(self, file: str, line: int) -> None:
-        self.file, self.line = file, line
-
-    def error(self, message: str, column: str) -> ParseError:
-        return ParseError(message, file=self.file, line=self.line, column=column, expected=EXPECTED)
-
-
-def _nanos(value: object, where: _Where, path: str) -> int:
+def _nanos(value: object, where: Where, path: str) -> int:
     # OTLP/JSON writes 64-bit integers as strings; some SDKs write plain numbers.
     if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
         raise where.error(f"{value!r} is not a time in Unix nanoseconds", path)
     return int(value)
 
 
-def _count(value: object, where: _Where, path: str) -> int:
+def _count(value: object, where: Where, path: str) -> int:
     if value is None:
         return 0
     if isinstance(value, float) and value.is_integer() and value >= 0:

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from .dcgm import Readings, from_millis
-from .errors import ParseError
+from .errors import Where
 from .files import InputFile
 from .jsondocs import documents
 from .prom_text import FLOAT
@@ -65,7 +65,7 @@ def _rows(
     anchors: list[datetime] = []
     for index, (line, response) in enumerate(responses):
         hint = metric_names[index] if metric_names else None
-        where = _Where(source_name, line)
+        where = Where(source_name, line, EXPECTED)
         result_type, result = _result(response, where)
         for n, series in enumerate(result):
             path = f"data.result[{n}]"
@@ -109,15 +109,7 @@ def workload_labels(metric: dict[str, str]) -> dict[str, str]:
     return labels
 
 
-class _Where:
-    def __init__(self, file: str, line: int) -> None:
-        self.file, self.line = file, line
-
-    def error(self, message: str, column: str) -> ParseError:
-        return ParseError(message, file=self.file, line=self.line, column=column, expected=EXPECTED)
-
-
-def _result(response: object, where: _Where) -> tuple[str, list]:
+def _result(response: object, where: Where) -> tuple[str, list]:
     if not isinstance(response, dict):
         raise where.error("not a JSON object", "")
     if response.get("status") != "success":
@@ -137,7 +129,7 @@ def _result(response: object, where: _Where) -> tuple[str, list]:
     return result_type, result
 
 
-def _point(point: object, where: _Where, path: str) -> tuple[datetime, Decimal]:
+def _point(point: object, where: Where, path: str) -> tuple[datetime, Decimal]:
     if not (isinstance(point, list) and len(point) == 2):
         raise where.error('a sample must be [timestamp, "value"]', path)
     raw_ts, raw_value = point

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 
-from django.db import connection
 from django.utils import timezone
 
 from costapp.ingest.errors import IngestError, ParseError
 from costapp.ingest.models import IngestionRun, RunStatus
 from costapp.ingest.runs import delivery_fingerprint, ingest
+from costapp.locks import try_advisory_lock
 
 from .deliveries import Delivery
 from .models import Source
@@ -131,15 +130,6 @@ def claim_due_sources(now: datetime | None = None) -> list[int]:
     return due
 
 
-@contextmanager
-def exclusive(source: Source) -> Iterator[bool]:
+def exclusive(source: Source) -> AbstractContextManager[bool]:
     """A session advisory lock on the source; Postgres drops it if the connection dies."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, source.pk])
-        got = cursor.fetchone()[0]
-    try:
-        yield got
-    finally:
-        if got:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, source.pk])
+    return try_advisory_lock(LOCK_NAMESPACE, source.pk)

@@ -1,7 +1,9 @@
-"""Small builders for dashboard tests: allocations, teams and users made directly in the ORM."""
+"""Small builders for dashboard tests: allocations, teams and users made directly in the ORM, and
+the pages those users get."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -12,6 +14,21 @@ from costapp.core.models import Membership, OrgRole, Role, Team
 from costapp.ingest.models import GpuResource
 
 PASSWORD = "test-password"
+
+
+def page(client, user, path: str, status: int = 200) -> str:
+    """The HTML `user` gets at `path`, logged in, after checking the response status."""
+    assert client.login(username=user.username, password=PASSWORD)
+    response = client.get(path)
+    assert response.status_code == status
+    return response.content.decode()
+
+
+def figure(html: str, element_id: str) -> str:
+    """The text of the element with `element_id`: a headline figure as the page shows it."""
+    match = re.search(rf'id="{element_id}">([^<]*)<', html)
+    assert match, f"#{element_id} not on the page"
+    return match.group(1)
 
 
 def allocation(hour: str, kind: str = LineKind.USAGE, amortized="0", billed=None, **fields):

@@ -7,7 +7,7 @@ from html import unescape
 
 import pytest
 
-from .builders import PASSWORD, allocation, explained_hour, finance_user, team_lead
+from .builders import PASSWORD, allocation, explained_hour, finance_user, page, team_lead
 
 pytestmark = pytest.mark.django_db
 
@@ -18,10 +18,7 @@ def hour():
 
 
 def _page(client, user, query: str, status: int = 200) -> str:
-    assert client.login(username=user.username, password=PASSWORD)
-    response = client.get("/explain/" + query)
-    assert response.status_code == status
-    return response.content.decode()
+    return page(client, user, "/explain/" + query, status)
 
 
 def _steps(html: str, step: str) -> list[str]:

@@ -11,7 +11,7 @@ from costapp.attribution.models import AttributionPolicy, IdlePolicy, LineKind
 from costapp.dashboard import selectors
 from costapp.dashboard.templatetags.ledger import money
 
-from .builders import PASSWORD, allocation, finance_user, team_lead
+from .builders import allocation, figure, finance_user, page, team_lead
 
 pytestmark = pytest.mark.django_db
 
@@ -34,14 +34,7 @@ def pools():
 
 
 def _html(client, user, query: str = "") -> str:
-    assert client.login(username=user.username, password=PASSWORD)
-    response = client.get("/" + query)
-    assert response.status_code == 200
-    return response.content.decode()
-
-
-def _figure(html: str, element_id: str) -> str:
-    return re.search(rf'id="{element_id}">([^<]*)<', html).group(1)
+    return page(client, user, "/" + query)
 
 
 def _note(html: str) -> str:
@@ -73,16 +66,16 @@ def test_shared_back_team_totals_include_their_pools_idle(client, pools):
         money(Decimal(90)),
     ]
     assert _team_row(html, "ads")[:3] == [money(Decimal(40)), money(Decimal(8)), money(Decimal(48))]
-    assert _figure(html, "attributed") == money(Decimal(138))
-    assert _figure(html, "idle-shared") == money(Decimal(25))
-    assert _figure(html, "idle-left") == money(Decimal(8))
+    assert figure(html, "attributed") == money(Decimal(138))
+    assert figure(html, "idle-shared") == money(Decimal(25))
+    assert figure(html, "idle-left") == money(Decimal(8))
 
 
 def test_separate_view_keeps_team_costs_to_busy_time_and_shared_costs(client, pools):
     html = _html(client, finance_user(), "?idle=separate")
     assert _team_row(html, "search")[0] == money(Decimal(73))
     assert len(_team_row(html, "search")) == 4  # no idle share or total column
-    assert _figure(html, "attributed") == money(Decimal(113))
+    assert figure(html, "attributed") == money(Decimal(113))
     assert 'id="idle-left"' not in html
 
 
@@ -100,8 +93,8 @@ def test_a_team_lead_sees_their_team_cost_under_either_view(client, pools):
     lead = team_lead("search")
     separate = _html(client, lead, "?idle=separate")
     shared = _html(client, lead, "?idle=share")
-    assert _figure(separate, "total-spend") == money(Decimal(73))
-    assert _figure(shared, "total-spend") == money(Decimal(90))
+    assert figure(separate, "total-spend") == money(Decimal(73))
+    assert figure(shared, "total-spend") == money(Decimal(90))
     for html in (separate, shared):
         assert "ads" not in html.split("</header>")[1]
         assert 'id="idle-left"' not in html and 'id="idle-cost"' not in html

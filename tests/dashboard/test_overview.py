@@ -10,7 +10,7 @@ import pytest
 from costapp.attribution.models import Allocation, LineKind
 from costapp.dashboard.templatetags.ledger import money, percent, unit_money
 
-from .builders import PASSWORD, allocation, finance_user, gpu_resource, team_lead
+from .builders import PASSWORD, allocation, figure, finance_user, gpu_resource, page, team_lead
 
 pytestmark = pytest.mark.django_db
 
@@ -42,16 +42,7 @@ def ledger():
 
 
 def _page(client, user, query: str = "") -> str:
-    assert client.login(username=user.username, password=PASSWORD)
-    response = client.get("/" + query)
-    assert response.status_code == 200
-    return response.content.decode()
-
-
-def _figure(html: str, element_id: str) -> str:
-    match = re.search(rf'id="{element_id}">([^<]*)<', html)
-    assert match, f"#{element_id} not on the page"
-    return match.group(1)
+    return page(client, user, "/" + query)
 
 
 def _sum(field: str, **filters) -> Decimal:
@@ -68,11 +59,11 @@ def test_finance_sees_every_team_idle_and_unallocated(client, ledger):
     html = _page(client, finance_user())
     for name in ("search", "adsranking", "mixtral-secret", "/ads/secret", "Idle capacity"):
         assert name in html
-    assert _figure(html, "total-spend") == money(_sum("amortized_cost"))
-    assert _figure(html, "idle-cost") == money(_sum("amortized_cost", kind=LineKind.IDLE))
-    assert _figure(html, "unallocated") == money(Decimal("0.0000002468"))
+    assert figure(html, "total-spend") == money(_sum("amortized_cost"))
+    assert figure(html, "idle-cost") == money(_sum("amortized_cost", kind=LineKind.IDLE))
+    assert figure(html, "unallocated") == money(Decimal("0.0000002468"))
     # Idle share of GPU-hours on the GPU resource: 6.4 idle of 6.4 + 6.4 + 3.2.
-    assert _figure(html, "idle-pct") == percent(Decimal("6.4") * 100 / Decimal("16.0"))
+    assert figure(html, "idle-pct") == percent(Decimal("6.4") * 100 / Decimal("16.0"))
 
 
 def test_team_lead_sees_only_their_team_and_no_whole_company_figures(client, ledger):
@@ -82,7 +73,7 @@ def test_team_lead_sees_only_their_team_and_no_whole_company_figures(client, led
         assert secret not in html
     assert 'id="idle-cost"' not in html and 'id="idle-left"' not in html
     own = _sum("amortized_cost", team="search")
-    assert _figure(html, "total-spend") == money(own)
+    assert figure(html, "total-spend") == money(own)
     assert "llama-70b" in html and "/search/answer" in html
 
 
@@ -97,12 +88,12 @@ def test_user_without_team_sees_an_empty_page_not_the_company(client, ledger):
 
 def test_basis_switch_changes_the_totals(client, ledger):
     user = finance_user()
-    amortized = _figure(_page(client, user), "total-spend")
-    billed = _figure(_page(client, user, "?basis=billed"), "total-spend")
+    amortized = figure(_page(client, user), "total-spend")
+    billed = figure(_page(client, user, "?basis=billed"), "total-spend")
     assert amortized == money(_sum("amortized_cost"))
     assert billed == money(_sum("billed_cost"))
     assert amortized != billed
-    assert _figure(_page(client, user, "?basis=nonsense"), "total-spend") == amortized
+    assert figure(_page(client, user, "?basis=nonsense"), "total-spend") == amortized
 
 
 def test_cost_per_million_tokens_per_team_is_cost_over_tokens(client, ledger):
@@ -114,7 +105,7 @@ def test_cost_per_million_tokens_per_team_is_cost_over_tokens(client, ledger):
     cells = re.findall(r'<td class="num">([^<]*)</td>', row)
     assert cells == [money(cost), "2,400", f"{tokens:,}", unit_money(cost * 1_000_000 / tokens)]
     blended = _sum("amortized_cost", kind__in=[LineKind.USAGE, LineKind.SHARED])
-    assert _figure(html, "per-million") == unit_money(blended * 1_000_000 / (tokens + 700_000))
+    assert figure(html, "per-million") == unit_money(blended * 1_000_000 / (tokens + 700_000))
 
 
 def test_date_range_limits_the_period(client, ledger):
@@ -122,7 +113,7 @@ def test_date_range_limits_the_period(client, ledger):
     one_day = sum(
         (a.amortized_cost for a in Allocation.objects.all() if a.hour.day == 2), Decimal(0)
     )
-    assert _figure(html, "total-spend") == money(one_day)
+    assert figure(html, "total-spend") == money(one_day)
     assert "Oct 2, 2026 \N{EN DASH} Oct 2, 2026" in html
 
 

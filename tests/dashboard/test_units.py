@@ -11,7 +11,7 @@ import pytest
 from costapp.attribution.models import Allocation, LineKind
 from costapp.dashboard.templatetags.ledger import count, money, percent, unit_money
 
-from .builders import PASSWORD, allocation, finance_user, team_lead
+from .builders import allocation, finance_user, page, team_lead
 
 pytestmark = pytest.mark.django_db
 MILLION = Decimal(1_000_000)
@@ -41,10 +41,7 @@ def ledger():
 
 
 def _html(client, user, query: str = "") -> str:
-    assert client.login(username=user.username, password=PASSWORD)
-    response = client.get("/units/" + query)
-    assert response.status_code == 200
-    return response.content.decode()
+    return page(client, user, "/units/" + query)
 
 
 def _rows(html: str, table_id: str) -> list[list[str]]:

@@ -1,13 +1,29 @@
-"""Checks shared by the billing format tests: a bad file fails its run cleanly."""
+"""Shared by the billing format tests: CSV built from a base row, and a bad file failing its run
+cleanly."""
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 from pathlib import Path
 
 from costapp.ingest.files import InputFile
 from costapp.ingest.models import CostLine, IngestionRun, RunStatus
 from costapp.ingest.runs import ingest
+
+
+def csv_text(base: dict, rows: tuple[dict, ...], columns: list[str] | None = None) -> str:
+    """A CSV of `rows`, each the base row with its own cells over it, in `columns` order
+    (default: the base row's); cells outside `columns` are left out."""
+    out = io.StringIO()
+    writer = csv.DictWriter(
+        out, fieldnames=columns or list(base), extrasaction="ignore", lineterminator="\n"
+    )
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**base, **row})
+    return out.getvalue()
 
 
 def stored() -> list[tuple]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -14,7 +12,7 @@ from costapp.ingest.errors import ParseError
 from costapp.ingest.files import InputFile
 from costapp.ingest.models import RunStatus
 
-from .billing_cases import assert_fails_cleanly, ingest_path, truncated_gzip
+from .billing_cases import assert_fails_cleanly, csv_text, ingest_path, truncated_gzip
 
 pytestmark = pytest.mark.django_db
 
@@ -58,14 +56,7 @@ RI = "arn:aws:ec2:us-east-1:111122223333:reserved-instances/ri-1"
 
 
 def cur_csv(*rows: dict, columns: list[str] | None = None) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(
-        out, fieldnames=columns or list(BASE), extrasaction="ignore", lineterminator="\n"
-    )
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({**BASE, **row})
-    return out.getvalue()
+    return csv_text(BASE, rows, columns)
 
 
 def parse_text(text: str) -> list:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -19,7 +18,7 @@ from costapp.ingest.models import CostLine, RunStatus
 from costapp.ingest.runs import ingest
 from costapp.ingest.tabular import Header
 
-from .billing_cases import assert_fails_cleanly, ingest_path, truncated_gzip
+from .billing_cases import assert_fails_cleanly, csv_text, ingest_path, truncated_gzip
 
 pytestmark = pytest.mark.django_db
 
@@ -53,13 +52,7 @@ BASE = {
 
 
 def focus_csv(*rows: dict, columns: list[str] | None = None) -> str:
-    columns = columns or list(BASE)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({**BASE, **row})
-    return out.getvalue()
+    return csv_text(BASE, rows, columns)
 
 
 def parse_text(text: str, name: str = "f.csv") -> list:

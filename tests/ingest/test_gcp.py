@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -15,7 +13,7 @@ from costapp.ingest.errors import ParseError
 from costapp.ingest.files import InputFile
 from costapp.ingest.models import RunStatus
 
-from .billing_cases import assert_fails_cleanly, ingest_path, truncated_gzip
+from .billing_cases import assert_fails_cleanly, csv_text, ingest_path, truncated_gzip
 
 pytestmark = pytest.mark.django_db
 
@@ -51,14 +49,7 @@ BASE = {
 
 
 def gcp_csv(*rows: dict, columns: list[str] | None = None) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(
-        out, fieldnames=columns or list(BASE), extrasaction="ignore", lineterminator="\n"
-    )
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({**BASE, **row})
-    return out.getvalue()
+    return csv_text(BASE, rows, columns)
 
 
 def parse_text(text: str) -> list:

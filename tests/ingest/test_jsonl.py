@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from costapp.ingest.files import InputFile
 from costapp.ingest.models import IngestionRun, RunStatus, UsageRollup
 from costapp.ingest.runs import ingest
+from tests.sources.conftest import request_line
 
 pytestmark = pytest.mark.django_db
-
-
-def _line(request_id: str, ts: str, **extra) -> str:
-    record = {
-        "timestamp": ts,
-        "request_id": request_id,
-        "team": "search",
-        "model": "llama-70b",
-        "endpoint": "/v1/chat",
-        "resource_id": "i-1",
-        "input_tokens": 100,
-        "output_tokens": 10,
-        "latency_ms": 500,
-        "cache_hit": False,
-    }
-    record.update(extra)
-    return json.dumps(record)
 
 
 def test_requests_roll_up_per_hour_and_key(write_file):
@@ -35,9 +17,9 @@ def test_requests_roll_up_per_hour_and_key(write_file):
         "r.jsonl",
         "\n".join(
             [
-                _line("a", "2026-11-01T10:05:00Z"),
-                _line("b", "2026-11-01T10:55:00Z", cache_hit=True),
-                _line("c", "2026-11-01T11:00:00Z", team="ads"),
+                request_line("a", "2026-11-01T10:05:00Z"),
+                request_line("b", "2026-11-01T10:55:00Z", cache_hit=True),
+                request_line("c", "2026-11-01T11:00:00Z", team="ads"),
             ]
         ),
     )
@@ -51,10 +33,12 @@ def test_requests_roll_up_per_hour_and_key(write_file):
 
 
 def test_same_file_twice_is_skipped_and_overlapping_ids_count_once(write_file):
-    first = write_file("a.jsonl", _line("a", "2026-11-01T10:05:00Z"))
+    first = write_file("a.jsonl", request_line("a", "2026-11-01T10:05:00Z"))
     overlap = write_file(
         "b.jsonl",
-        "\n".join([_line("a", "2026-11-01T10:05:00Z"), _line("b", "2026-11-01T10:06:00Z")]),
+        "\n".join(
+            [request_line("a", "2026-11-01T10:05:00Z"), request_line("b", "2026-11-01T10:06:00Z")]
+        ),
     )
     assert ingest([InputFile.from_path(first)], "jsonl").status == RunStatus.SUCCEEDED
     assert ingest([InputFile.from_path(first)], "jsonl").status == RunStatus.SKIPPED
@@ -64,14 +48,14 @@ def test_same_file_twice_is_skipped_and_overlapping_ids_count_once(write_file):
 
 
 def test_malformed_line_fails_the_run_with_file_line_column_and_stores_nothing(write_file):
-    good = write_file("good.jsonl", _line("x", "2026-11-01T09:00:00Z"))
+    good = write_file("good.jsonl", request_line("x", "2026-11-01T09:00:00Z"))
     ingest([InputFile.from_path(good)], "jsonl")
     bad = write_file(
         "bad.jsonl",
         "\n".join(
             [
-                _line("y", "2026-11-01T10:00:00Z"),
-                _line("z", "2026-11-01T10:00:00Z", output_tokens="ten"),
+                request_line("y", "2026-11-01T10:00:00Z"),
+                request_line("z", "2026-11-01T10:00:00Z", output_tokens="ten"),
             ]
         ),
     )
@@ -86,7 +70,9 @@ def test_malformed_line_fails_the_run_with_file_line_column_and_stores_nothing(w
 
 
 def test_invalid_json_is_located_to_its_column(write_file):
-    bad = write_file("broken.jsonl", _line("a", "2026-11-01T10:00:00Z") + '\n{"timestamp": }\n')
+    bad = write_file(
+        "broken.jsonl", request_line("a", "2026-11-01T10:00:00Z") + '\n{"timestamp": }\n'
+    )
     run = ingest([InputFile.from_path(bad)], "jsonl")
     assert run.status == RunStatus.FAILED
     assert run.error_line == 2 and run.error_column == "15"
@@ -95,7 +81,9 @@ def test_invalid_json_is_located_to_its_column(write_file):
 def test_duplicate_request_ids_in_one_file_fail_the_run(write_file):
     bad = write_file(
         "dup.jsonl",
-        "\n".join([_line("a", "2026-11-01T10:00:00Z"), _line("a", "2026-11-01T10:01:00Z")]),
+        "\n".join(
+            [request_line("a", "2026-11-01T10:00:00Z"), request_line("a", "2026-11-01T10:01:00Z")]
+        ),
     )
     run = ingest([InputFile.from_path(bad)], "jsonl")
     assert run.status == RunStatus.FAILED

@@ -55,6 +55,7 @@ def make_source(db):
 
 
 def request_line(request_id: str, ts: str = "2026-11-01T10:05:00Z", **extra) -> str:
+    """One request in our JSON Lines schema (costapp.ingest.jsonl); `extra` overrides fields."""
     record = {
         "timestamp": ts,
         "request_id": request_id,
@@ -64,6 +65,8 @@ def request_line(request_id: str, ts: str = "2026-11-01T10:05:00Z", **extra) -> 
         "resource_id": "i-1",
         "input_tokens": 100,
         "output_tokens": 10,
+        "latency_ms": 500,
+        "cache_hit": False,
     }
     record.update(extra)
     return json.dumps(record)
