@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 
 from .errors import ParseError
 from .files import InputFile, numbered_lines
-from .parsing import Cell, parse_datetime, parse_decimal, parse_int
+from .parsing import DATETIMES, Cell, parse_datetime, parse_decimal, parse_int, plain_decimal
 from .rows import RequestRow
 
 KIND = "requests"
@@ -57,9 +58,6 @@ def record_to_row(record: dict, file: str, line: int) -> RequestRow:
                 f"{key} is missing", file=file, line=line, column=key, expected=f"a non-empty {key}"
             )
 
-    def cell(key: str) -> Cell:
-        return Cell(file, line, key)
-
     cache_hit = record.get("cache_hit", False)
     if not isinstance(cache_hit, bool):
         raise ParseError(
@@ -69,21 +67,23 @@ def record_to_row(record: dict, file: str, line: int) -> RequestRow:
             column="cache_hit",
             expected="true or false",
         )
+    timestamp = str(record["timestamp"])
+    ts = DATETIMES.get(timestamp)
+    if ts is None:
+        ts = parse_datetime(timestamp, Cell(file, line, "timestamp"))
     gpu_seconds = record.get("gpu_seconds")
     row = RequestRow(
-        ts=parse_datetime(str(record["timestamp"]), cell("timestamp")),
+        ts=ts,
         request_id=str(record["request_id"]),
         team=str(record["team"]),
         model=str(record["model"]),
         endpoint=str(record["endpoint"]),
         resource_id=str(record.get("resource_id") or ""),
-        input_tokens=parse_int(record.get("input_tokens"), cell("input_tokens"), default=0),
-        output_tokens=parse_int(record.get("output_tokens"), cell("output_tokens"), default=0),
-        latency_ms=parse_int(record.get("latency_ms"), cell("latency_ms"), default=0),
+        input_tokens=_count(record, "input_tokens", file, line),
+        output_tokens=_count(record, "output_tokens", file, line),
+        latency_ms=_count(record, "latency_ms", file, line),
         cache_hit=cache_hit,
-        gpu_seconds=None
-        if gpu_seconds is None
-        else parse_decimal(str(gpu_seconds), cell("gpu_seconds")),
+        gpu_seconds=None if gpu_seconds is None else _decimal(gpu_seconds, file, line),
         source_file=file,
         source_row=line,
     )
@@ -93,3 +93,21 @@ def record_to_row(record: dict, file: str, line: int) -> RequestRow:
                 f"{key} is negative", file=file, line=line, column=key, expected="a count >= 0"
             )
     return row
+
+
+# The helpers below (and the DATETIMES look-up above) take the common case without building a
+# Cell, the error's location; the parse_* call they fall back to gives the same value or the
+# located error.
+
+
+def _count(record: dict, key: str, file: str, line: int) -> int:
+    value = record.get(key)
+    if type(value) is int:  # not bool, which parse_int refuses
+        return value
+    return parse_int(value, Cell(file, line, key), default=0)
+
+
+def _decimal(value: object, file: str, line: int) -> Decimal | None:
+    text = str(value)
+    number = plain_decimal(text)
+    return number if number is not None else parse_decimal(text, Cell(file, line, "gpu_seconds"))

@@ -23,7 +23,16 @@ from typing import Any, BinaryIO
 
 from .errors import ParseError
 from .files import InputFile, open_binary, open_text
-from .parsing import Cell, is_null, parse_currency, parse_datetime, parse_decimal
+from .parsing import (
+    CURRENCIES,
+    DATETIMES,
+    NULLS,
+    Cell,
+    parse_currency,
+    parse_datetime,
+    parse_decimal,
+    plain_decimal,
+)
 
 PARQUET_MAGIC = b"PAR1"
 BATCH_ROWS = 4096  # Parquet rows decoded at once: bounds memory whatever the file size
@@ -42,10 +51,19 @@ class Header:
             self.index.setdefault(name, i)
             folded.setdefault(name.casefold(), i)
         self._folded = folded
+        # Each spelling's position, resolved on first use: a Record reads ~26 cells a row.
+        self.positions: dict[str | None, int | None] = {None: None}
 
-    def find(self, name: str) -> int | None:
+    def find(self, name: str | None) -> int | None:
+        try:
+            return self.positions[name]
+        except KeyError:
+            pass
         found = self.index.get(name)
-        return found if found is not None else self._folded.get(name.casefold())
+        if found is None:
+            found = self._folded.get(name.casefold())
+        self.positions[name] = found
+        return found
 
     def has(self, name: str) -> bool:
         return self.find(name) is not None
@@ -76,15 +94,20 @@ class Record:
 
     def raw(self, name: str | None) -> Any:
         """The cell's value, or None when the column is absent or the cell is a null spelling."""
-        if name is None:
-            return None
-        i = self.header.find(name)
-        if i is None or i >= len(self.values):
-            return None
-        value = self.values[i]
-        if isinstance(value, str) and is_null(value):
+        value = self._value(name)
+        if isinstance(value, str) and (value in NULLS or value.strip() in NULLS):
             return None
         return value
+
+    def _value(self, name: str | None) -> Any:
+        """The cell as stored, null spellings included; None when the column is absent."""
+        try:
+            i = self.header.positions[name]
+        except KeyError:
+            i = self.header.find(name)
+        if i is None or i >= len(self.values):
+            return None
+        return self.values[i]
 
     def cell(self, name: str | None) -> Cell:
         return Cell(self.file, self.line, name)
@@ -93,21 +116,45 @@ class Record:
         return ParseError(message, file=self.file, line=self.line, column=name, expected=expected)
 
     def text(self, name: str | None) -> str:
-        value = self.raw(name)
+        value = self._value(name)
+        if isinstance(value, str):
+            value = value.strip()
+            return "" if value in NULLS else value
         return "" if value is None else str(value).strip()
 
+    # The typed readers below try the common case first and build the Cell (the error's
+    # location) only when falling back to the general path, which raises the located error.
+
     def decimal(self, name: str | None, *, required: bool = False) -> Decimal | None:
+        value = self._value(name)
+        if isinstance(value, str):
+            number = plain_decimal(value)
+            if number is not None:
+                return number
         return to_decimal(self.raw(name), self.cell(name), required=required)
 
     def datetime(self, name: str | None) -> datetime:
+        value = self._value(name)
+        if isinstance(value, str):
+            known = DATETIMES.get(value)
+            if known is not None:
+                return known
         return to_datetime(self.raw(name), self.cell(name))
 
     def datetime_or_none(self, name: str | None) -> datetime | None:
         value = self.raw(name)
-        return None if value is None else to_datetime(value, self.cell(name))
+        if value is None:
+            return None
+        if isinstance(value, str):
+            known = DATETIMES.get(value)
+            if known is not None:
+                return known
+        return to_datetime(value, self.cell(name))
 
     def currency(self, name: str | None) -> str:
-        return parse_currency(self.text(name), self.cell(name))
+        text = self.text(name)
+        code = text.upper()  # what parse_currency checks; it is only called to raise
+        return code if code in CURRENCIES else parse_currency(text, self.cell(name))
 
     def structure(self, name: str | None) -> Any:
         """A JSON or Python-literal cell (GCP writes credits as a Python repr), or a Parquet
