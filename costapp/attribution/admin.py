@@ -1,14 +1,22 @@
-"""Admin for the org's attribution policy and the cost rules (ordered, editable, previewed)."""
+"""Admin for the org's attribution policy and the cost rules (ordered, editable, previewed).
+
+The cost rule admin adds a "Preview" page (/admin/attribution/costrule/preview/) listing how
+much cost each enabled rule moves over a window, and a "Preview this edit" button on the change
+form that previews the rule as edited without saving it (costapp.attribution.rules).
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
-from django.contrib import admin, messages
-from django.utils import timezone
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
 from .models import Allocation, AttributionPolicy, CostRule
-from .rules import preview_rules
+from .rules import RulePreview, preview_rules
 
 
 @admin.register(AttributionPolicy)
@@ -16,24 +24,76 @@ class AttributionPolicyAdmin(admin.ModelAdmin):
     list_display = ["idle_policy", "output_token_weight", "derive_output_weight"]
 
 
+def _day(value: str | None) -> datetime | None:
+    """A YYYY-MM-DD query parameter as midnight UTC; anything else counts as not given."""
+    try:
+        return datetime.combine(date.fromisoformat(value or ""), time(), tzinfo=UTC)
+    except ValueError:
+        return None
+
+
 @admin.register(CostRule)
 class CostRuleAdmin(admin.ModelAdmin):
     list_display = ["priority", "name", "tag_key", "tag_value", "action", "team", "enabled"]
     list_editable = ["enabled"]
     ordering = ["priority", "id"]
-    actions = ["preview_last_30_days"]
+    actions = ["open_preview"]
 
-    @admin.action(description="Preview how much cost each rule moves (last 30 days)")
-    def preview_last_30_days(self, request, queryset):
-        end = timezone.now()
-        for entry in preview_rules(end - timedelta(days=30), end):
-            name = entry["rule"].name if entry["rule"] else "(no rule: unallocated)"
-            self.message_user(
-                request,
-                f"{name}: {entry['lines']} lines, amortized {entry['amortized_cost']}, "
-                f"billed {entry['billed_cost']}",
-                messages.INFO,
-            )
+    def get_urls(self):
+        preview = path(
+            "preview/",
+            self.admin_site.admin_view(self.preview_view),
+            name="attribution_costrule_preview",
+        )
+        return [preview, *super().get_urls()]
+
+    @admin.action(description="Preview how much cost each rule moves")
+    def open_preview(self, request, queryset):
+        return HttpResponseRedirect(reverse("admin:attribution_costrule_preview"))
+
+    def preview_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        start, end = _day(request.GET.get("start")), _day(request.GET.get("end"))
+        if start and end and end < start:
+            start = end = None
+        # "end" names the last day shown, so the window runs to the next midnight.
+        preview = preview_rules(start, end + timedelta(days=1) if end else None)
+        return self._render_preview(request, preview, edited=None)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method == "POST" and "_preview" in request.POST:
+            response = self._preview_edit(request, object_id)
+            if response is not None:
+                return response
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _preview_edit(self, request: HttpRequest, object_id: str | None) -> HttpResponse | None:
+        """Preview the posted form without saving; None lets the form show its errors."""
+        obj = self.get_object(request, object_id) if object_id else None
+        allowed = (
+            self.has_change_permission(request, obj) if obj else self.has_add_permission(request)
+        )
+        if not allowed or (object_id and obj is None):
+            raise PermissionDenied
+        form = self.get_form(request, obj, change=obj is not None)(request.POST, instance=obj)
+        if not form.is_valid():
+            return None
+        edited = form.save(commit=False)
+        return self._render_preview(request, preview_rules(edited=edited), edited=edited)
+
+    def _render_preview(
+        self, request: HttpRequest, preview: RulePreview, edited: CostRule | None
+    ) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Cost rule preview" + (f": {edited.name} (not saved)" if edited else ""),
+            "preview": preview,
+            "edited": edited,
+            "last_day": preview.end - timedelta(microseconds=1) if preview.end else None,
+        }
+        return TemplateResponse(request, "admin/attribution/costrule/preview.html", context)
 
 
 @admin.register(Allocation)

@@ -1,50 +1,185 @@
-"""Cost rules for shared and non-GPU lines: preview how much cost each rule moves.
+"""Cost rule preview: how much cost each enabled rule moves, before a rule is saved or reordered.
 
-`preview_rules(start, end)` answers, before a rule is saved or reordered, which rule decides
-each shared / non-GPU cost line in the window (the first enabled rule by priority whose tag
-matches, as the engine applies them) and how much cost that moves; lines no rule matches are
-reported as rule None, "unallocated". Lines count whole when their charge period overlaps the
-window.
+`preview_rules(start, end, edited=None)` is a dry run of the engine itself: inside a transaction
+that is always rolled back, it applies the edited rule (if any, saved or not), runs
+`run_attribution` over the window and reads the engine's own temp tables and Allocation rows,
+so the preview can never disagree with what a real run would do (no split logic is copied
+here). The stored Allocation rows are not enough on their own: an "even" / "gpu_cost" shared
+row carries its action, not its rule, and a mapped busy row carries the tag key, not the rule.
+
+Per rule and currency it reports, on both bases (amortized = FOCUS EffectiveCost, billed):
+- shared: shared / non-GPU cost the rule hands to teams;
+- gpu_busy: busy GPU cost with no request rows the rule gives to teams ("assign" rules on cost
+  line tags or telemetry labels);
+- unplaced: cost the rule decides but cannot place (an "even" rule in an hour nobody used GPUs,
+  an "assign" with no team, a label rule's unlabelled GPUs' share): it stays unallocated.
+Cost no rule decides is reported apart, shared and GPU busy. Amounts are exact (NUMERIC at the
+1E-10 quantum); rounding is for display only.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import copy
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, transaction
 
-_PREVIEW = """
-SELECT m.rule_id, count(*) AS lines, coalesce(sum(c.effective_cost), 0) AS amortized_cost,
-       coalesce(sum(c.billed_cost), 0) AS billed_cost
-FROM ingest_costline c
-LEFT JOIN ingest_gpuresource g ON g.resource_id = c.resource_id AND c.resource_id <> ''
-LEFT JOIN LATERAL (
-    SELECT r.id AS rule_id FROM attribution_costrule r
-    WHERE r.enabled AND r.source = 'tag' AND c.tags ? r.tag_key
-      AND (r.tag_value = '' OR c.tags ->> r.tag_key = r.tag_value)
-    ORDER BY r.priority, r.id LIMIT 1
-) m ON true
-WHERE NOT (g.id IS NOT NULL AND c.charge_category = 'Usage')
-  AND c.charge_period_start < %(end)s AND c.charge_period_end > %(start)s
-GROUP BY m.rule_id
+from costapp.money import ZERO
+
+from . import steps
+from .engine import run_attribution
+from .models import CostRule
+
+DEFAULT_DAYS = 30
+
+# Busy GPU cost per winning rule: the rows MAPPED_LINES wrote for the resource-hours _winner
+# gave to a rule ("usage" placed, "unallocated" the unlabelled share). Shared rows on the same
+# resource-hour (a GPU's tax line) have no utilization, so they are kept out.
+_GPU_BY_RULE = """
+SELECT w.rule_id, a.currency, a.kind = 'usage' AS placed,
+       sum(a.amortized_cost), sum(a.billed_cost)
+FROM attribution_allocation a
+JOIN _winner w ON w.hour = a.hour AND w.resource_id = a.resource_id AND w.currency = a.currency
+WHERE a.hour >= %(start)s AND a.hour < %(end)s AND a.utilization IS NOT NULL
+  AND a.kind IN ('usage', 'unallocated')
+GROUP BY 1, 2, 3
+"""
+
+# Busy GPU cost no rule took: the engine's one "unallocated" line per such resource-hour.
+_GPU_UNRULED = """
+SELECT a.currency, sum(a.amortized_cost), sum(a.billed_cost)
+FROM attribution_allocation a
+WHERE a.hour >= %(start)s AND a.hour < %(end)s AND a.utilization IS NOT NULL
+  AND a.kind = 'unallocated' AND NOT EXISTS (
+      SELECT 1 FROM _winner w
+      WHERE w.hour = a.hour AND w.resource_id = a.resource_id AND w.currency = a.currency)
+GROUP BY 1
+"""
+
+_SHARED_BY_RULE = f"""
+SELECT s.rule_id, s.currency, NOT {steps.SHARED_UNPLACED} AS placed,
+       sum(s.amount_a), sum(s.amount_b)
+FROM _shared s
+GROUP BY 1, 2, 3
 """
 
 
-def preview_rules(start: datetime, end: datetime) -> list[dict]:
-    """Per rule (and None for unmatched): lines it decides and their amortized / billed cost."""
-    from .models import CostRule, RuleSource
+@dataclass(frozen=True)
+class Amount:
+    """One sum on both bases, exact."""
 
+    amortized: Decimal = ZERO
+    billed: Decimal = ZERO
+
+    def __add__(self, other: Amount) -> Amount:
+        return Amount(self.amortized + other.amortized, self.billed + other.billed)
+
+
+@dataclass(frozen=True)
+class RuleMoves:
+    """What one rule (None: no rule) does with one currency's cost in the window."""
+
+    rule: CostRule | None
+    currency: str
+    shared: Amount = Amount()
+    gpu_busy: Amount = Amount()
+    unplaced: Amount = Amount()
+    edited: bool = False
+
+    @property
+    def moved(self) -> Amount:
+        return self.shared + self.gpu_busy
+
+
+@dataclass
+class RulePreview:
+    start: datetime | None
+    end: datetime | None
+    rules: list[RuleMoves] = field(default_factory=list)
+    # Cost no rule decides, per currency: shared / non-GPU lines and busy GPU cost.
+    unallocated_shared: dict[str, Amount] = field(default_factory=dict)
+    unallocated_gpu_busy: dict[str, Amount] = field(default_factory=dict)
+
+
+def default_window() -> tuple[datetime, datetime] | None:
+    """The last DEFAULT_DAYS days of billing data (ending where the latest charge period ends)."""
     with connection.cursor() as cursor:
-        cursor.execute(_PREVIEW, {"start": start, "end": end})
-        moved = {row[0]: row[1:] for row in cursor.fetchall()}
-    result = []
-    for rule in CostRule.objects.filter(enabled=True, source=RuleSource.TAG):
-        lines, amortized, billed = moved.get(rule.id, (0, 0, 0))
-        result.append(
-            {"rule": rule, "lines": lines, "amortized_cost": amortized, "billed_cost": billed}
-        )
-    lines, amortized, billed = moved.get(None, (0, 0, 0))
-    result.append(
-        {"rule": None, "lines": lines, "amortized_cost": amortized, "billed_cost": billed}
-    )
-    return result
+        cursor.execute("SELECT max(charge_period_end) FROM ingest_costline")
+        (latest,) = cursor.fetchone()
+    if latest is None:
+        return None
+    return latest - timedelta(days=DEFAULT_DAYS), latest
+
+
+def preview_rules(
+    start: datetime | None = None, end: datetime | None = None, edited: CostRule | None = None
+) -> RulePreview:
+    """Dry-run the engine over [start, end) (default: default_window()) and report per rule.
+
+    `edited` is a rule as the change form holds it, saved or not: the preview applies it in
+    place of its stored version (or as a new rule), then rolls everything back.
+    """
+    if start is None or end is None:
+        window = default_window()
+        if window is None:
+            return RulePreview(None, None)
+        start, end = start or window[0], end or window[1]
+    with transaction.atomic():
+        edited_pk = None
+        if edited is not None:
+            # A copy, so the caller's unsaved object does not get a pk that is rolled back.
+            draft = copy.copy(edited)
+            draft.save()
+            edited_pk = draft.pk
+        result = run_attribution(start, end)
+        params = {"start": result.start, "end": result.end}
+        with connection.cursor() as cursor:
+            gpu = _fetch(cursor, _GPU_BY_RULE, params)
+            shared = _fetch(cursor, _SHARED_BY_RULE, params)
+            cursor.execute(_GPU_UNRULED, params)
+            gpu_unruled = {cur: Amount(a, b) for cur, a, b in cursor.fetchall()}
+        rules = list(CostRule.objects.filter(enabled=True))
+        if edited_pk is not None and all(r.pk != edited_pk for r in rules):
+            rules.append(CostRule.objects.get(pk=edited_pk))
+        transaction.set_rollback(True)
+    return _assemble(result.start, result.end, rules, edited_pk, gpu, shared, gpu_unruled)
+
+
+def _fetch(cursor, sql: str, params: dict) -> dict[tuple, Amount]:
+    cursor.execute(sql, params)
+    return {(rule_id, cur, placed): Amount(a, b) for rule_id, cur, placed, a, b in cursor}
+
+
+def _assemble(
+    start: datetime,
+    end: datetime,
+    rules: list[CostRule],
+    edited_pk: int | None,
+    gpu: dict[tuple, Amount],
+    shared: dict[tuple, Amount],
+    gpu_unruled: dict[str, Amount],
+) -> RulePreview:
+    currencies = sorted({key[1] for key in (*gpu, *shared)} | set(gpu_unruled)) or ["USD"]
+    unplaced: dict[tuple, Amount] = defaultdict(Amount)
+    for (rule_id, cur, placed), amount in (*gpu.items(), *shared.items()):
+        if rule_id is not None and not placed:
+            unplaced[rule_id, cur] += amount
+    preview = RulePreview(start, end)
+    for cur in currencies:
+        for rule in rules:
+            preview.rules.append(
+                RuleMoves(
+                    rule=rule,
+                    currency=cur,
+                    shared=shared.get((rule.pk, cur, True), Amount()),
+                    gpu_busy=gpu.get((rule.pk, cur, True), Amount()),
+                    unplaced=unplaced.get((rule.pk, cur), Amount()),
+                    edited=rule.pk == edited_pk,
+                )
+            )
+        preview.unallocated_shared[cur] = shared.get((None, cur, False), Amount())
+        preview.unallocated_gpu_busy[cur] = gpu_unruled.get(cur, Amount())
+    return preview

@@ -309,6 +309,14 @@ WHERE kind = 'usage' AND team <> '' AND hour >= %(start)s AND hour < %(end)s
 GROUP BY hour, team
 """
 
+# Shared rows no rule places: no rule matched, an "assign" with no team, or an "even" /
+# "gpu_cost" rule with no recipients that hour. Named so the rule preview
+# (costapp.attribution.rules) reads the same condition the engine applies.
+SHARED_UNPLACED = """(s.action = '' OR (s.action = 'assign' AND s.team = '')
+   OR (s.action IN ('even', 'gpu_cost') AND NOT EXISTS (
+        SELECT 1 FROM _recipients r WHERE r.hour = s.hour
+          AND (s.action = 'even' OR r.gpu_cost > 0))))"""
+
 SHARED_LINES = f"""
 INSERT INTO attribution_allocation {_COLUMNS}
 WITH src AS (
@@ -329,8 +337,5 @@ UNION ALL
 SELECT s.hour, s.resource_id, '', 'unallocated', '', '', '', s.amount_a, s.amount_b, s.currency,
        s.pricing_category, 0, 0, 0, 0, NULL::numeric, '', '', NULL::numeric, NULL::numeric, now()
 FROM _shared s
-WHERE s.action = '' OR (s.action = 'assign' AND s.team = '')
-   OR (s.action IN ('even', 'gpu_cost') AND NOT EXISTS (
-        SELECT 1 FROM _recipients r WHERE r.hour = s.hour
-          AND (s.action = 'even' OR r.gpu_cost > 0)))
+WHERE {SHARED_UNPLACED}
 """

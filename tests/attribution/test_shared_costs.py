@@ -1,4 +1,4 @@
-"""Shared and non-GPU costs: tag rules by priority, even and GPU-cost splits, rule preview."""
+"""Shared and non-GPU costs: tag rules by priority, even and GPU-cost splits."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import pytest
 
 from costapp.attribution.engine import run_attribution
 from costapp.attribution.models import Allocation, CostRule
-from costapp.attribution.rules import preview_rules
 
 from . import builders as b
 
@@ -78,15 +77,3 @@ def test_even_rule_with_no_team_using_gpus_leaves_the_cost_unallocated():
     assert list(Allocation.objects.values_list("kind", "amortized_cost")) == [
         ("unallocated", Decimal(3))
     ]
-
-
-def test_preview_shows_how_much_each_rule_moves():
-    net = CostRule.objects.create(name="net", tag_key="kind", tag_value="network", action="even")
-    team = CostRule.objects.create(name="team", priority=200, tag_key="team", action="assign")
-    b.cost_line("nat-1", cost="3", tags={"kind": "network", "team": "a"})
-    b.cost_line("vol-1", cost="4", tags={"team": "a"})
-    b.cost_line("vol-2", cost="5")
-    preview = {
-        p["rule"]: (p["lines"], p["amortized_cost"]) for p in preview_rules(b.hour(), b.hour(1))
-    }
-    assert preview == {net: (1, Decimal(3)), team: (1, Decimal(4)), None: (1, Decimal(5))}
