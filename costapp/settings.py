@@ -138,6 +138,8 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
+# One Redis may serve several deployments (or test runs): each keeps to its own queue.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE") or "celery"
 CELERY_TIMEZONE = "UTC"
 
 # Mail: EMAIL_URL like smtp://user:pass@host:587?tls=1, or the individual EMAIL_* settings.
