@@ -39,7 +39,9 @@ from tests.attribution import builders
 from tests.sources.conftest import request_line
 from tests.sources.servers import serve
 
-pytestmark = pytest.mark.slow
+# Every test here shares one worker (module-scoped); marking all of them transactional keeps
+# pytest-django from reordering some apart, which would tear the shared client down mid-module.
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("IL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -212,7 +214,6 @@ def scheduled_ids(stack: Stack, worker: Worker) -> set[str]:
     return {entry["request"]["id"] for entry in replies.get(worker.name, [])}
 
 
-@pytest.mark.django_db(transaction=True)
 def test_the_worker_ingests_a_local_folder_then_runs_the_attribution_it_enqueued(
     via_worker, tmp_path
 ):
@@ -235,7 +236,6 @@ def test_the_worker_ingests_a_local_folder_then_runs_the_attribution_it_enqueued
     assert f"{attribute_pending.name}[" in via_worker.output()  # it went through the queue
 
 
-@pytest.mark.django_db(transaction=True)
 def test_a_bad_file_fails_its_run_once_and_the_worker_does_not_retry_it(via_worker, tmp_path):
     source = local_source(tmp_path / "bad", request_line("r-1", input_tokens=-1))
 
@@ -248,7 +248,6 @@ def test_a_bad_file_fails_its_run_once_and_the_worker_does_not_retry_it(via_work
     assert IngestionRun.objects.filter(source=source).count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
 def test_a_transient_s3_fault_is_retried_through_the_broker_and_gives_up_at_the_bound(
     stack, via_worker
 ):
