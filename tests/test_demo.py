@@ -136,7 +136,8 @@ def test_demo_loads_through_ingestion_conserves_cost_and_is_idempotent(tmp_path)
 
     from costapp.attribution.models import Allocation
     from costapp.demo.load import load_demo
-    from costapp.ingest.models import CostLine, RunStatus
+    from costapp.ingest.models import CostLine, IngestionRun, RunStatus
+    from costapp.sources.selectors import freshness
 
     first = load_demo(tmp_path / "demo", seed=7, start=START, days=2, fresh=False)
     assert first.failures == [] and first.runs == {RunStatus.SUCCEEDED: 5}
@@ -148,8 +149,34 @@ def test_demo_loads_through_ingestion_conserves_cost_and_is_idempotent(tmp_path)
         == first.amortized_total
     )
     assert [login.username for login in first.logins][:2] == ["finance", "lead-search"]
+    # Loaded as the scheduler would: every run belongs to a demo source, whose freshness shows.
+    by_source = {f.source.name: f for f in freshness()}
+    assert set(by_source) == {"demo-billing", "demo-telemetry", "demo-requests"}
+    assert not IngestionRun.objects.filter(source__isnull=True).exists()
+    assert all(f.last_success_at and not f.failing for f in by_source.values())
+    assert by_source["demo-requests"].data_through.date() == date(2026, 10, 2)
 
     again = load_demo(tmp_path / "demo", seed=7, start=START, days=2, fresh=False)
     assert again.runs == {RunStatus.SKIPPED: 5}
     assert again.allocations == first.allocations
     assert CostLine.objects.aggregate(a=Sum("effective_cost"))["a"] == billed
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_a_demo_stored_before_demo_sources_existed_is_replaced_not_counted_twice(tmp_path):
+    from django.db.models import Sum
+
+    from costapp.demo.load import load_demo
+    from costapp.ingest.models import CostLine
+    from costapp.ingest.runs import ingest
+
+    files = generate_dataset(tmp_path / "demo", seed=7, start=START, days=1)
+    for path in files.billing:  # as the loader once did: no source, location = the file
+        ingest([InputFile.from_path(path)], "focus", location=str(path.resolve()))
+    once = CostLine.objects.aggregate(a=Sum("effective_cost"))["a"]
+
+    load_demo(tmp_path / "demo", seed=7, start=START, days=1, fresh=False)
+
+    assert CostLine.objects.aggregate(a=Sum("effective_cost"))["a"] == once
+    assert not CostLine.objects.filter(run__source__isnull=True).exists()

@@ -1,5 +1,6 @@
-"""Load the demo: generate the raw files, ingest them through the real ingestion service, run
-attribution, and create the demo users. Idempotent: re-running skips files already ingested.
+"""Load the demo: generate the raw files, configure a local-folder source for each kind, poll
+them through the real sources service (as the scheduler would), run attribution, and create the
+demo users. Idempotent: re-running skips files already ingested.
 """
 
 from __future__ import annotations
@@ -16,12 +17,20 @@ from django.db.models import Sum
 
 from costapp.attribution.models import Allocation
 from costapp.core.models import Membership, OrgRole, Role, Team
-from costapp.ingest.files import InputFile
 from costapp.ingest.models import IngestionRun, RunStatus
-from costapp.ingest.runs import ingest
+from costapp.sources.models import Source
+from costapp.sources.service import run_source
 
 from .dataset import generate_dataset
 from .fleet import TEAMS
+
+# (source name, format, sub-folder of the demo folder), polled in this order: bill, then the
+# telemetry and request logs that attribution splits it by.
+DEMO_SOURCES = (
+    ("demo-billing", "focus", "billing"),
+    ("demo-telemetry", "dcgm", "telemetry"),
+    ("demo-requests", "jsonl", "requests"),
+)
 
 
 @dataclass(frozen=True)
@@ -47,16 +56,38 @@ class DemoSummary:
 def wipe_demo(outdir: Path) -> int:
     """Forget every run that ingested a file under outdir (its rows go with it, by cascade)."""
     deleted, _ = IngestionRun.objects.filter(location__startswith=str(outdir.resolve())).delete()
+    Source.objects.filter(name__in=[name for name, _, _ in DEMO_SOURCES]).update(state={})
     return deleted
 
 
-def ingest_files(files: list[Path], fmt: str, summary: DemoSummary) -> None:
-    for path in files:
-        run = ingest([InputFile.from_path(path)], fmt, location=str(path.resolve()))
+def demo_sources(outdir: Path) -> list[Source]:
+    """The demo's local-folder sources, pointed at outdir (created or updated)."""
+    sources = []
+    for name, fmt, sub in DEMO_SOURCES:
+        location = str(outdir / sub)
+        source = Source.objects.filter(name=name).first()
+        if source is None or source.location != location or source.format != fmt:
+            # A new folder starts with no watermark; runs stored from the old one stay theirs.
+            source, _ = Source.objects.update_or_create(
+                name=name,
+                defaults={
+                    "format": fmt,
+                    "location_kind": Source.Location.LOCAL,
+                    "location": location,
+                    "state": {},
+                    "schedule_minutes": 60,
+                },
+            )
+        sources.append(source)
+    return sources
+
+
+def poll(source: Source, summary: DemoSummary) -> None:
+    for run in run_source(source):
         summary.runs[run.status] += 1
-        summary.rows[fmt] += run.rows_stored
+        summary.rows[source.format] += run.rows_stored
         if run.status == RunStatus.FAILED:
-            summary.failures.append(f"{path.name}: {run.error}")
+            summary.failures.append(f"{run.location}: {run.error}")
 
 
 def attribute(summary: DemoSummary) -> None:
@@ -102,10 +133,12 @@ def load_demo(outdir: Path, *, seed: int, start: date, days: int, fresh: bool) -
     # own sub-folders are cleared, so a mistyped --outdir cannot take anything else with it.
     for sub in ("billing", "telemetry", "requests"):
         shutil.rmtree(outdir / sub, ignore_errors=True)
-    files = generate_dataset(outdir, seed=seed, start=start, days=days)
-    ingest_files(files.billing, "focus", summary)
-    ingest_files(files.telemetry, "dcgm", summary)
-    ingest_files(files.requests, "jsonl", summary)
+    # Runs of this folder without a source were stored by the loader before demo sources
+    # existed; the sources would store the same files again under their own stream.
+    IngestionRun.objects.filter(location__startswith=str(outdir), source__isnull=True).delete()
+    generate_dataset(outdir, seed=seed, start=start, days=days)
+    for source in demo_sources(outdir):
+        poll(source, summary)
     if not summary.failures:
         attribute(summary)
     summary.logins = create_users()

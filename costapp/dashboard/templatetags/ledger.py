@@ -1,4 +1,5 @@
-"""Display filters: money rounded for reading (stored amounts stay exact), counts, percents."""
+"""Display filters: money rounded for reading (stored amounts stay exact), counts, percents; and
+`is_finance`, so the nav offers the finance pages to the users their views let in."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from django import template
 
+from costapp.core.access import is_finance
+
 register = template.Library()
+register.filter("is_finance", is_finance)
 CENT = Decimal("0.01")
 
 
