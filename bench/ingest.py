@@ -210,7 +210,13 @@ def delete_runs(run_ids: Iterable[int]) -> None:
 
     ids = list(run_ids)
     with connection.cursor() as cursor:
-        for table in ("ingest_costline", "ingest_usagerollup", "ingest_seenrequest"):
+        tables = (
+            "ingest_costline",
+            "ingest_loadedbill",
+            "ingest_usagerollup",
+            "ingest_seenrequest",
+        )
+        for table in tables:
             cursor.execute(f"DELETE FROM {table} WHERE run_id = ANY(%s)", [ids])
         cursor.execute("DELETE FROM ingest_ingestionrun WHERE id = ANY(%s)", [ids])
 

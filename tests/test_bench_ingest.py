@@ -30,12 +30,12 @@ def test_benchmark_prints_throughput_and_memory_ratios_for_each_format(capsys):
 def test_benchmark_leaves_no_runs_or_tables_behind(capsys):
     from django.db import connection
 
-    from costapp.ingest.models import CostLine, IngestionRun
+    from costapp.ingest.models import CostLine, IngestionRun, LoadedBill
 
     bench_ingest.main(["--rows", "200", "--large", "0", "--formats", "focus"])
 
     assert not IngestionRun.objects.exists()
-    assert not CostLine.objects.exists()
+    assert not CostLine.objects.exists() and not LoadedBill.objects.exists()
     assert "bench_plain" not in connection.introspection.table_names()
 
 

@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 
 from costapp.dburl import url_from_settings
 from costapp.ingest.models import IngestionRun, RunStatus, UsageRollup
+from costapp.sources.models import Source
 from tests.sources.conftest import request_line
 
 pytestmark = pytest.mark.django_db
@@ -82,3 +83,18 @@ def test_the_exit_code_is_zero_on_success_and_non_zero_on_failure(write_file):
     failed = _manage("--format", "jsonl", str(bad))
     assert failed.returncode != 0
     assert f"{bad}, line 1, column 2" in failed.stderr
+
+
+def test_a_bill_another_stream_holds_is_stored_and_the_warning_printed(write_file, capsys):
+    from tests.ingest.billing_cases import csv_text
+    from tests.ingest.test_focus import BASE
+
+    Source.objects.create(name="cur-prod", format="focus", location_kind="local")
+    first = write_file("cur.csv", csv_text(BASE, ({},)))
+    again = write_file("export.csv", csv_text(BASE, ({"ChargeDescription": "other export"},)))
+    call_command("ingest", "--format", "focus", "--source", "cur-prod", str(first))
+    call_command("ingest", "--format", "focus", str(again))
+
+    err = capsys.readouterr().err
+    assert "warning: AWS billing account 111122223333, billing period 2026-11" in err
+    assert f"stream source:{Source.objects.get().pk}" in err

@@ -47,6 +47,8 @@ class IngestionRun(models.Model):
     # When attribution last recomputed [data_start, data_end) for this run; NULL while pending
     # (costapp.attribution.engine.attribute_pending picks those up).
     attributed_at = models.DateTimeField(null=True, blank=True)
+    # Things worth a look that did not fail the run, e.g. a bill another stream also holds.
+    warnings = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-started_at"]
@@ -98,6 +100,49 @@ class CostLine(models.Model):
             models.Index(fields=["charge_period_start", "resource_id"]),
             models.Index(fields=["stream", "billing_period_start"]),
         ]
+
+
+class LoadedBill(models.Model):
+    """What one stream holds of one bill: a provider's billing account, sub account and billing
+    period, with row count and totals. Kept with the rows (a restatement replaces both), it
+    shows finance which deliveries make up each month, and finds one bill loaded twice
+    through two streams (say a CUR and a FOCUS export of one account), which would count twice.
+    """
+
+    run = models.ForeignKey(IngestionRun, on_delete=models.CASCADE, related_name="bills")
+    stream = models.CharField(max_length=100)
+    provider = models.CharField(max_length=100)
+    billing_account_id = models.CharField(max_length=200, blank=True)
+    sub_account_id = models.CharField(max_length=200, blank=True)
+    billing_period_start = models.DateTimeField()
+    billing_currency = models.CharField(max_length=3)
+    rows = models.BigIntegerField()
+    billed_cost = MoneyField()
+    effective_cost = MoneyField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "stream",
+                    "provider",
+                    "billing_account_id",
+                    "sub_account_id",
+                    "billing_period_start",
+                    "billing_currency",
+                ],
+                name="loadedbill_one_per_stream",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["billing_period_start", "provider", "billing_account_id"],
+                name="loadedbill_period",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.billing_account_id} {self.billing_period_start:%Y-%m}"
 
 
 class GpuPool(models.Model):

@@ -82,6 +82,7 @@ def ingest(
             run.rows_stored = stats.rows_stored
             run.rows_rejected = stats.rows_rejected
             run.data_start, run.data_end = stats.data_start, stats.data_end
+            run.warnings = stats.warnings
             run.status = RunStatus.SUCCEEDED
     except ParseError as exc:
         run.status = RunStatus.FAILED

@@ -3,7 +3,8 @@
 Each writer streams (memory stays flat as files grow), then applies its kind's idempotency
 rule in one set operation:
 - billing: the delivery replaces earlier rows of the same stream, account and billing period
-  (a restated month);
+  (a restated month), and records what it holds of each bill (LoadedBill), warning when another
+  stream holds the same bill;
 - telemetry: one reading per (GPU, slice, instant); a re-sent reading overwrites;
 - requests: a request id counts once, ever; within one delivery a repeated id is an error.
 """
@@ -102,6 +103,7 @@ class StoreStats:
     data_start: datetime | None = None
     data_end: datetime | None = None
     periods: set = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)
 
     def seen(self, start: datetime, end: datetime) -> None:
         if self.data_start is None or start < self.data_start:
@@ -133,18 +135,67 @@ def store_cost_lines(rows: Iterable[CostLineRow], run_id: int, stream: str) -> S
         # The replaced rows' span joins the run's window: attribution must recompute it whole,
         # even hours the restatement no longer bills.
         for provider, account, period_start in stats.periods:
+            key = [stream, provider, account, period_start, run_id]
             cursor.execute(
                 "WITH gone AS (DELETE FROM ingest_costline WHERE stream = %s AND provider = %s"
                 " AND billing_account_id = %s AND billing_period_start = %s AND run_id <> %s"
                 " RETURNING charge_period_start, charge_period_end)"
                 " SELECT min(charge_period_start), max(charge_period_end) FROM gone",
-                [stream, provider, account, period_start, run_id],
+                key,
             )
             low, high = cursor.fetchone()
             if low is not None:
                 stats.seen(low, high)
+            cursor.execute(
+                "DELETE FROM ingest_loadedbill WHERE stream = %s AND provider = %s"
+                " AND billing_account_id = %s AND billing_period_start = %s AND run_id <> %s",
+                key,
+            )
+        cursor.execute(RECORD_BILLS, [run_id])
+        stats.warnings = _bills_held_elsewhere(cursor, run_id)
     stats.rows_stored = stats.rows_read
     return stats
+
+
+# Summed in SQL, over the rows just written: NUMERIC sums are exact at any size.
+RECORD_BILLS = (
+    "INSERT INTO ingest_loadedbill (run_id, stream, provider, billing_account_id,"
+    " sub_account_id, billing_period_start, billing_currency, rows, billed_cost, effective_cost)"
+    " SELECT run_id, stream, provider, billing_account_id, sub_account_id, billing_period_start,"
+    " billing_currency, count(*), sum(billed_cost), sum(effective_cost)"
+    " FROM ingest_costline WHERE run_id = %s GROUP BY 1, 2, 3, 4, 5, 6, 7"
+)
+MAX_WARNINGS = 10
+
+
+def _bills_held_elsewhere(cursor, run_id: int) -> list[str]:
+    """One warning per bill (account, sub account, period) this run stored that another
+    stream holds too: both count, so the bill counts twice."""
+    cursor.execute(
+        "SELECT o.provider, o.billing_account_id, o.sub_account_id, o.billing_period_start,"
+        " o.stream, o.run_id, count(*) OVER ()"
+        " FROM ingest_loadedbill m JOIN ingest_loadedbill o"
+        " ON o.provider = m.provider AND o.billing_account_id = m.billing_account_id"
+        " AND o.sub_account_id = m.sub_account_id"
+        " AND o.billing_period_start = m.billing_period_start AND o.stream <> m.stream"
+        " WHERE m.run_id = %s ORDER BY 4, 1, 2, 3, 5 LIMIT %s",
+        [run_id, MAX_WARNINGS],
+    )
+    found = cursor.fetchall()
+    warnings = []
+    for provider, account, sub_account, period, other, other_run, _ in found:
+        where = f"billing account {account or '(none)'}"
+        if sub_account:
+            where += f", sub account {sub_account}"
+        warnings.append(
+            f"{provider} {where}, billing period {period:%Y-%m} is also stored from stream"
+            f" {other} (run {other_run}): the same bill through two streams counts twice;"
+            " disable one source, or delete the other stream's runs"
+        )
+    total = found[0][-1] if found else 0
+    if total > len(warnings):
+        warnings.append(f"... and {total - len(warnings)} more bills held by another stream")
+    return warnings
 
 
 def store_gpu_samples(rows: Iterable[GpuSampleRow], run_id: int) -> StoreStats:

@@ -93,6 +93,7 @@ class IngestionRunAdmin(admin.ModelAdmin):
         "bytes_read",
         "duration_ms",
         "error",
+        "warning_count",
     ]
     list_filter = ["status", "format", "source"]
     search_fields = ["location", "error"]
@@ -103,6 +104,10 @@ class IngestionRunAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description="warnings")
+    def warning_count(self, run: IngestionRun) -> int:
+        return len(run.warnings)
 
 
 @admin.register(GpuPrice)

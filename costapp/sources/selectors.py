@@ -1,10 +1,13 @@
-"""Read queries over sources for pages and the API: data freshness per source."""
+"""Read queries over sources for pages and the API: data freshness per source, and the bills
+loaded per account and period (which streams hold them, with what totals)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 
@@ -71,3 +74,57 @@ def freshness(now: datetime | None = None) -> list[Freshness]:
             )
         )
     return result
+
+
+@dataclass(frozen=True)
+class LoadedBillRow:
+    """One provider billing account's period in one currency, as the stored rows make it up."""
+
+    provider: str
+    billing_account_id: str
+    period: datetime
+    currency: str
+    streams: list[str]  # source names, or the raw stream of a run without a source
+    sub_accounts: int
+    rows: int
+    billed_cost: Decimal
+    effective_cost: Decimal
+    held_twice: bool  # a sub account's bill is stored by more than one stream: it counts twice
+
+
+LOADED_BILLS = """
+WITH parts AS (
+  SELECT *, count(*) OVER (PARTITION BY provider, billing_account_id, sub_account_id,
+                                        billing_period_start) AS holders
+  FROM ingest_loadedbill)
+SELECT provider, billing_account_id, billing_period_start, billing_currency,
+       array_agg(DISTINCT stream ORDER BY stream), count(DISTINCT sub_account_id), sum(rows),
+       sum(billed_cost), sum(effective_cost), bool_or(holders > 1)
+FROM parts
+GROUP BY 1, 2, 3, 4
+ORDER BY 3 DESC, 1, 2, 4
+LIMIT %s
+"""
+
+
+def loaded_bills(limit: int = 100) -> list[LoadedBillRow]:
+    """The newest `limit` account-periods stored, newest first; for reconciling with invoices."""
+    names = {source.stream: source.name for source in Source.objects.only("pk", "name")}
+    with connection.cursor() as cursor:
+        cursor.execute(LOADED_BILLS, [limit])
+        found = cursor.fetchall()
+    return [
+        LoadedBillRow(
+            provider=provider,
+            billing_account_id=account,
+            period=period,
+            currency=currency,
+            streams=sorted(names.get(stream, stream) for stream in streams),
+            sub_accounts=sub_accounts,
+            rows=rows,
+            billed_cost=billed,
+            effective_cost=effective,
+            held_twice=held_twice,
+        )
+        for provider, account, period, currency, streams, sub_accounts, rows, billed, effective, held_twice in found
+    ]

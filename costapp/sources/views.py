@@ -1,4 +1,4 @@
-"""Source pages: data freshness for finance and administrators."""
+"""Source pages: data freshness and the bills loaded, for finance and administrators."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from django.shortcuts import render
 
 from costapp.core.access import is_finance
 
-from .selectors import freshness
+from .selectors import freshness, loaded_bills
 
 
 @login_required
 def freshness_page(request):
     if not is_finance(request.user):
         raise PermissionDenied("data freshness is for finance and administrators")
-    return render(request, "sources/freshness.html", {"rows": freshness()})
+    return render(request, "sources/freshness.html", {"rows": freshness(), "bills": loaded_bills()})

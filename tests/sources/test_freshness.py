@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
-from django.urls import include, path
 from django.utils import timezone
 
 from costapp.core.models import OrgRole, Role
-from costapp.ingest.models import IngestionRun, RunStatus
+from costapp.ingest.models import IngestionRun, LoadedBill, RunStatus
 from costapp.sources.models import Source
-from costapp.sources.selectors import freshness
-from costapp.urls import urlpatterns as project_urls
+from costapp.sources.selectors import freshness, loaded_bills
 
 pytestmark = pytest.mark.django_db
 
-# Until the lead includes costapp.sources.urls in costapp/urls.py, serve it here for the test.
-urlpatterns = [*project_urls, path("sources/", include("costapp.sources.urls"))]
+OCTOBER = datetime(2026, 10, 1, tzinfo=UTC)
+SEPTEMBER = datetime(2026, 9, 1, tzinfo=UTC)
 
 
 def _run(source, status, minutes_ago, **fields) -> IngestionRun:
@@ -74,7 +73,6 @@ def freshness_for(source):
     return [row for row in freshness() if row.source.pk == source.pk]
 
 
-@pytest.mark.urls(__name__)
 def test_the_page_is_for_finance_only(make_source):
     source = make_source(name="cur-prod")
     _run(source, RunStatus.FAILED, 5, error="s3://b/k.csv.gz, line 7, column cost: not a number")
@@ -91,3 +89,46 @@ def test_the_page_is_for_finance_only(make_source):
     page = client.get("/sources/")
     assert page.status_code == 200
     assert b"cur-prod" in page.content and b"line 7, column cost" in page.content
+
+
+def _bill(run, stream, sub="", period=OCTOBER, currency="USD", rows=1, billed="1", effective="1"):
+    return LoadedBill.objects.create(
+        run=run, stream=stream, provider="AWS", billing_account_id="111", sub_account_id=sub,
+        billing_period_start=period, billing_currency=currency, rows=rows,
+        billed_cost=Decimal(billed), effective_cost=Decimal(effective),
+    )  # fmt: skip
+
+
+def test_loaded_bills_sum_sub_accounts_name_streams_and_flag_a_bill_held_twice(make_source):
+    cur = make_source(name="cur-prod", format="focus")
+    run = _run(cur, RunStatus.SUCCEEDED, 5)
+    _bill(run, cur.stream, sub="a", rows=2, billed="10.0000000001", effective="8")
+    _bill(run, cur.stream, sub="b", rows=3, billed="5", effective="4.5")
+    _bill(run, cur.stream, sub="a", period=SEPTEMBER, billed="7", effective="7")
+    _bill(run, "local:focus", sub="a", period=SEPTEMBER, billed="7", effective="7")
+
+    october, september = loaded_bills()
+
+    assert (october.period, october.streams, october.sub_accounts, october.rows) == (
+        OCTOBER, ["cur-prod"], 2, 5,
+    )  # fmt: skip
+    assert (october.billed_cost, october.effective_cost) == (Decimal("15.0000000001"), 12.5)
+    assert not october.held_twice
+    assert september.streams == ["cur-prod", "local:focus"] and september.held_twice
+
+
+def test_the_page_lists_loaded_bills_for_finance(make_source):
+    cur = make_source(name="cur-prod", format="focus")
+    run = _run(cur, RunStatus.SUCCEEDED, 5, warnings=["AWS billing account 111 ... counts twice"])
+    _bill(run, cur.stream, billed="1234.565", effective="-0.001", currency="EUR")
+    _bill(run, "local:focus", billed="0", effective="0", currency="EUR")  # the same bill again
+    finance = get_user_model().objects.create_user("fin")
+    OrgRole.objects.create(user=finance, role=Role.FINANCE)
+    client = Client()
+    client.force_login(finance)
+
+    page = client.get("/sources/").content.decode()
+
+    assert "Bills loaded" in page and "2026-10" in page
+    assert "1,234.56 EUR" in page and "0.00 EUR" in page and "-0.00" not in page
+    assert "counts twice" in page and "1 warning" in page

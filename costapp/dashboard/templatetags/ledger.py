@@ -19,9 +19,18 @@ def money(amount: Decimal | None) -> str:
     """$1,234.57: two decimals, half-even, as finance rounds."""
     if amount is None:
         return "—"
+    text = amount_2dp(amount)
+    return f"-${text[1:]}" if text.startswith("-") else f"${text}"
+
+
+@register.filter
+def amount_2dp(amount: Decimal | None) -> str:
+    """1,234.57 with no currency sign (for amounts in any currency): two decimals, half-even."""
+    if amount is None:
+        return "—"
     rounded = Decimal(amount).quantize(CENT, rounding=ROUND_HALF_EVEN)
-    sign = "-" if rounded < 0 else ""
-    return f"{sign}${abs(rounded):,.2f}"
+    sign = "-" if rounded < 0 else ""  # never "-0.00" for a tiny refund
+    return f"{sign}{abs(rounded):,.2f}"
 
 
 @register.filter

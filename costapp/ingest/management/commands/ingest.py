@@ -46,5 +46,7 @@ class Command(BaseCommand):
         if run.status == RunStatus.FAILED:
             raise CommandError(f"{summary}\n{run.error}")
         self.stdout.write(summary)
+        for warning in run.warnings:
+            self.stderr.write(f"warning: {warning}")
         if run.status == RunStatus.SKIPPED:
             self.stdout.write(run.error)
