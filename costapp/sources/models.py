@@ -15,12 +15,15 @@ class Source(models.Model):
         S3 = "s3", "S3 prefix"
         BIGQUERY = "bigquery", "BigQuery table"
         PROMETHEUS = "prometheus", "Prometheus HTTP API"
+        EXPORTER = "exporter", "DCGM exporter /metrics (scraped)"
         PUSH = "push", "Pushed over HTTP"
 
     name = models.CharField(max_length=200, unique=True)
     format = models.CharField(max_length=32)  # a key of costapp.ingest.formats.FORMATS
     location_kind = models.CharField(max_length=16, choices=Location.choices)
-    location = models.TextField(blank=True, help_text="folder, s3://bucket/prefix, table or URL")
+    location = models.TextField(
+        blank=True, help_text="folder, s3://bucket/prefix, table, URL, or exporter URLs"
+    )
     # Names of environment variables holding secrets, e.g. {"aws_access_key_id": "AWS_KEY_PROD"}.
     credentials_ref = models.JSONField(default=dict, blank=True)
     options = models.JSONField(default=dict, blank=True)

@@ -30,6 +30,7 @@ READERS = {
     Source.Location.S3: "costapp.sources.s3",
     Source.Location.BIGQUERY: "costapp.sources.bigquery",
     Source.Location.PROMETHEUS: "costapp.sources.prometheus",
+    Source.Location.EXPORTER: "costapp.sources.exporter",
 }
 # pg advisory lock namespace ("IL" + "src"): one poll of a source at a time, across workers.
 LOCK_NAMESPACE = 0x494C5352
