@@ -34,6 +34,9 @@ class Source(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # When the scheduler last started this source; with schedule_minutes it decides the next run.
     last_polled_at = models.DateTimeField(null=True, blank=True)
+    # When a poll last read the location to the end without a fault of the source itself
+    # (found news or not): a billing export that only changes daily is checked, not stale.
+    last_checked_at = models.DateTimeField(null=True, blank=True)
     # The reader's high-water mark (newest file or manifest seen), so a poll lists only news.
     state = models.JSONField(default=dict, blank=True)
 

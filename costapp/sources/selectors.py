@@ -24,6 +24,7 @@ class Freshness:
     data_through: datetime | None  # the newest instant any successful run stored
     last_run: IngestionRun | None
     last_error: IngestionRun | None  # the newest failed run
+    now: datetime
 
     @property
     def failing(self) -> bool:
@@ -34,11 +35,14 @@ class Freshness:
 
     @property
     def stale(self) -> bool:
-        """No success for two schedule periods (pushed sources: never judged stale)."""
+        """Neither new data nor a clean check of the location for two schedule periods: the
+        scheduler or the location is broken (pushed sources: never judged stale). A source
+        whose export has not changed since it was last read is checked, not stale."""
         if self.source.location_kind == Source.Location.PUSH or not self.source.enabled:
             return False
+        seen = [t for t in (self.last_success_at, self.source.last_checked_at) if t is not None]
         limit = timedelta(minutes=2 * self.source.schedule_minutes)
-        return self.lag is None or self.lag > limit
+        return not seen or self.now - max(seen) > limit
 
 
 def _latest(runs) -> dict[int, IngestionRun]:
@@ -71,6 +75,7 @@ def freshness(now: datetime | None = None) -> list[Freshness]:
                 data_through=through.get(source.pk),
                 last_run=last_run.get(source.pk),
                 last_error=last_error.get(source.pk),
+                now=now,
             )
         )
     return result

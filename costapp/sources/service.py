@@ -59,6 +59,9 @@ def run_source(source: Source) -> list[IngestionRun]:
         except IngestError as exc:
             # The source itself is unusable (wrong bucket, no such folder): say so, every poll.
             runs.append(record_failure(source, source.location, exc))
+        else:
+            source.last_checked_at = timezone.now()
+            source.save(update_fields=["last_checked_at"])
         return runs
 
 

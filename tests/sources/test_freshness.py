@@ -132,3 +132,36 @@ def test_the_page_lists_loaded_bills_for_finance(make_source):
     assert "Bills loaded" in page and "2026-10" in page
     assert "1,234.56 EUR" in page and "0.00 EUR" in page and "-0.00" not in page
     assert "counts twice" in page and "1 warning" in page
+
+
+def test_a_source_checked_lately_without_news_is_not_stale(make_source):
+    daily_export = make_source(name="cur-daily", schedule_minutes=60)
+    _run(daily_export, RunStatus.SUCCEEDED, 20 * 60)  # the export last changed 20 hours ago
+    Source.objects.filter(pk=daily_export.pk).update(
+        last_checked_at=timezone.now() - timedelta(minutes=30)
+    )
+    [row] = freshness_for(Source.objects.get(pk=daily_export.pk))
+    assert row.lag > timedelta(hours=19) and not row.stale
+    Source.objects.filter(pk=daily_export.pk).update(
+        last_checked_at=timezone.now() - timedelta(hours=3)
+    )
+    [row] = freshness_for(Source.objects.get(pk=daily_export.pk))
+    assert row.stale
+
+
+def test_a_clean_poll_marks_the_source_checked_and_a_broken_location_does_not(
+    make_source, tmp_path
+):
+    from costapp.sources.service import run_source
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    source = make_source(location=str(folder))
+    assert run_source(source) == []  # nothing there yet: no run, but a clean check
+    checked = Source.objects.get(pk=source.pk).last_checked_at
+    assert checked is not None
+
+    folder.rmdir()
+    (failed,) = run_source(source)
+    assert failed.status == RunStatus.FAILED and "no such folder" in failed.error
+    assert Source.objects.get(pk=source.pk).last_checked_at == checked
