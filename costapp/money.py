@@ -1,7 +1,8 @@
-"""Money: one quantum, one field type, one exact split.
+"""Money: one quantum, one field type, one exact split, and how a currency is written.
 
 Costs keep the provider's precision (CUR and FOCUS carry up to 10 decimals), so every amount
-is stored as NUMERIC(28, 10) and only rounded for display.
+is stored as NUMERIC(28, 10) and only rounded for display. Amounts carry their FOCUS
+BillingCurrency; nothing converts between currencies, so sums are taken per currency.
 """
 
 from __future__ import annotations
@@ -15,11 +16,21 @@ DECIMAL_PLACES = 10
 MAX_DIGITS = 28
 QUANTUM = Decimal(1).scaleb(-DECIMAL_PLACES)  # 1E-10, the stored quantum
 ZERO = Decimal(0)
+# What a page shows before any data says otherwise (and what the display filters assume).
+DEFAULT_CURRENCY = "USD"
+# Signs readers know; any other ISO 4217 code is written after the amount ("12.00 CHF").
+SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
 
 def MoneyField(**kwargs) -> models.DecimalField:
     kwargs.setdefault("default", ZERO)
     return models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)
+
+
+def affixes(currency: str) -> tuple[str, str]:
+    """What goes before and after an amount in `currency`: ("$", "") or ("", " CHF")."""
+    symbol = SYMBOLS.get(currency)
+    return (symbol, "") if symbol else ("", f" {currency}")
 
 
 def quantize(amount: Decimal) -> Decimal:

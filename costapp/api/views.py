@@ -74,7 +74,10 @@ def usage(request) -> JsonResponse:
 
 @require_GET
 def explain(request) -> JsonResponse:
-    """GET /api/v1/explain?team=<slug>&hour=<ISO 8601>: one team's allocations in one hour."""
+    """GET /api/v1/explain?team=<slug>&hour=<ISO 8601>[&currency=EUR]: one team's allocations
+    in one hour, in one currency as on the page: `currency` when the team has cost in it then,
+    else its biggest. `currencies` lists every one it has, so a client can ask for the others;
+    totals are never summed across them."""
     if not request.user.is_authenticated:
         return _error(401, "log in first; this API uses the dashboard's session")
     team = request.GET.get("team", "").strip()
@@ -84,13 +87,15 @@ def explain(request) -> JsonResponse:
         hour = parse_hour(request.GET.get("hour", ""))
     except ValueError:
         return _error(400, "hour must be ISO 8601, e.g. 2026-10-01T14:00Z", field="hour")
-    found = explanation(request.user, team, hour)
+    found = explanation(request.user, team, hour, request.GET.get("currency"))
     if found is None:
         # The same answer as for a team that does not exist: leads learn no other team's name.
         return _error(404, "no such team among those you may see")
     body = {
         "team": found.team,
         "hour": found.hour,
+        "currency": found.currency,
+        "currencies": found.currencies,
         "allocations": found.entries,
         "totals": found.totals,
     }

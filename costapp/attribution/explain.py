@@ -49,9 +49,10 @@ def _line_part(line: CostLine, hour: datetime) -> dict:
     }
 
 
-def _cost_lines(resource_id: str, hour: datetime, gpu: bool) -> list[dict]:
+def _cost_lines(resource_id: str, hour: datetime, currency: str, gpu: bool) -> list[dict]:
     lines = CostLine.objects.filter(
         resource_id=resource_id,
+        billing_currency=currency,
         charge_period_start__lt=hour + _HOUR,
         charge_period_end__gt=hour,
     ).order_by("id")
@@ -63,8 +64,9 @@ def _cost_lines(resource_id: str, hour: datetime, gpu: bool) -> list[dict]:
     return [_line_part(line, hour) for line in lines if hour in _hours_of(line)]
 
 
-def _resource_hour(resource_id: str, hour: datetime) -> dict:
-    rows = Allocation.objects.filter(resource_id=resource_id, hour=hour)
+def _resource_hour(resource_id: str, hour: datetime, currency: str) -> dict:
+    # The engine conserves per resource, hour and currency: the context is that one's.
+    rows = Allocation.objects.filter(resource_id=resource_id, hour=hour, currency=currency)
     totals = rows.aggregate(a=Sum("amortized_cost"), b=Sum("billed_cost"))
     idle = rows.filter(kind=LineKind.IDLE).aggregate(a=Sum("amortized_cost"), b=Sum("billed_cost"))
     gpu_hours = rows.exclude(kind=LineKind.SHARED).aggregate(g=Sum("gpu_hours"))["g"] or ZERO
@@ -113,10 +115,10 @@ def explain(team: str, hour: datetime) -> list[dict]:
             "input_tokens": row.input_tokens,
             "output_tokens": row.output_tokens,
             "gpu_hours": row.gpu_hours,
-            "cost_lines": _cost_lines(row.resource_id, hour, on_gpu),
+            "cost_lines": _cost_lines(row.resource_id, hour, row.currency, on_gpu),
         }
         if on_gpu:
-            context = _resource_hour(row.resource_id, hour)
+            context = _resource_hour(row.resource_id, hour, row.currency)
             context["busy_amortized"] = context["amortized_cost"] - context["idle_amortized"]
             context["busy_billed"] = context["billed_cost"] - context["idle_billed"]
             entry["resource_hour"] = context

@@ -2,7 +2,9 @@
 
 Every function takes a [start, end) window, a cost basis ("amortized" = FOCUS EffectiveCost,
 the default, or "billed") and, where it reports per team, the list of team slugs the caller may
-see (from costapp.core.access.visible_teams); None means every team (finance).
+see (from costapp.core.access.visible_teams); None means every team (finance). Money is never
+summed across currencies: pass `currency` (a FOCUS BillingCurrency) to read one; None reads
+every row, for callers that know there is only one.
 
 Idle is stored as its own line per resource-hour. With share_idle (OpenCost's share-idle, the
 org's AttributionPolicy.idle_policy "share" by default), each pool-hour's idle cost and idle
@@ -61,46 +63,55 @@ def _fetch(sql: str, params: dict) -> list[dict]:
 # Each pool-hour's idle cost (amount_a) and idle GPU-hours (amount_b) split exactly
 # (largest remainder at 1E-10) across the (team, model, endpoint) keys that used the pool in
 # that hour, by their usage cost: every grouping of the shares adds up to the idle handed out.
+# Per currency too, as the engine conserves: a pool's euro idle goes by its euro use.
 _IDLE_SHARES = """
 used AS (
-    SELECT hour, pool, team, model, endpoint, greatest(sum({col}), 0) AS weight
+    SELECT hour, pool, currency, team, model, endpoint, greatest(sum({col}), 0) AS weight
     FROM attribution_allocation
-    WHERE kind = 'usage' AND hour >= %(start)s AND hour < %(end)s
-    GROUP BY hour, pool, team, model, endpoint
+    WHERE kind = 'usage' AND hour >= %(start)s AND hour < %(end)s {currency}
+    GROUP BY hour, pool, currency, team, model, endpoint
 ), idle AS (
-    SELECT hour, pool, sum({col}) AS amount_a, sum(gpu_hours) AS amount_b
+    SELECT hour, pool, currency, sum({col}) AS amount_a, sum(gpu_hours) AS amount_b
     FROM attribution_allocation
-    WHERE kind = 'idle' AND hour >= %(start)s AND hour < %(end)s
-    GROUP BY hour, pool
+    WHERE kind = 'idle' AND hour >= %(start)s AND hour < %(end)s {currency}
+    GROUP BY hour, pool, currency
 ), src AS (
     SELECT * FROM (
         SELECT u.*, i.amount_a, i.amount_b,
-               sum(u.weight) OVER (PARTITION BY u.hour, u.pool) AS pool_use
-        FROM used u JOIN idle i ON i.hour = u.hour AND i.pool = u.pool
+               sum(u.weight) OVER (PARTITION BY u.hour, u.pool, u.currency) AS pool_use
+        FROM used u
+        JOIN idle i ON i.hour = u.hour AND i.pool = u.pool AND i.currency = u.currency
     ) x WHERE pool_use > 0
 ), {split}"""
 
 
-def _idle_ctes(col: str) -> str:
+def _only(currency: str | None) -> str:
+    """A WHERE condition for one currency (bound as %(currency)s), or none for every row."""
+    return "AND currency = %(currency)s" if currency is not None else ""
+
+
+def _idle_ctes(col: str, currency: str | None) -> str:
     """CTEs ending in `lr`: per hour and usage key, part_a = its idle cost, part_b = its idle
     GPU-hours."""
-    split = largest_remainder("src", "hour, pool", "team, model, endpoint")
-    return _IDLE_SHARES.format(col=col, split=split)
+    split = largest_remainder("src", "hour, pool, currency", "team, model, endpoint")
+    return _IDLE_SHARES.format(col=col, split=split, currency=_only(currency))
 
 
-def _idle_shares(start: datetime, end: datetime, col: str) -> list[dict]:
+def _idle_shares(start: datetime, end: datetime, col: str, currency: str | None) -> list[dict]:
     return _fetch(
-        f"""WITH {_idle_ctes(col)}
+        f"""WITH {_idle_ctes(col, currency)}
             SELECT hour, team, model, endpoint, part_a AS idle_cost, part_b AS idle_gpu_hours
             FROM lr""",
-        {"start": start, "end": end},
+        {"start": start, "end": end, "currency": currency},
     )
 
 
-def _shared_idle(start: datetime, end: datetime, col: str) -> dict[str, tuple[Decimal, Decimal]]:
+def _shared_idle(
+    start: datetime, end: datetime, col: str, currency: str | None
+) -> dict[str, tuple[Decimal, Decimal]]:
     """Each team's idle cost and idle GPU-hours under share-idle."""
     teams: dict[str, tuple[Decimal, Decimal]] = {}
-    for row in _idle_shares(start, end, col):
+    for row in _idle_shares(start, end, col, currency):
         cost, hours = teams.get(row["team"], (ZERO, ZERO))
         teams[row["team"]] = (cost + row["idle_cost"], hours + row["idle_gpu_hours"])
     return teams
@@ -112,6 +123,7 @@ def team_costs(
     teams: list[str] | None = None,
     share_idle: bool | None = None,
     basis: str = "amortized",
+    currency: str | None = None,
 ) -> list[TeamCost]:
     """Each visible team's cost in the window: usage + shared (+ its idle share when shared)."""
     col = _column(basis)
@@ -119,11 +131,11 @@ def team_costs(
         f"""SELECT team, sum(CASE WHEN kind = 'usage' THEN {col} ELSE 0 END) AS usage,
                    sum(CASE WHEN kind = 'shared' THEN {col} ELSE 0 END) AS shared
             FROM attribution_allocation
-            WHERE team <> '' AND hour >= %(start)s AND hour < %(end)s
+            WHERE team <> '' AND hour >= %(start)s AND hour < %(end)s {_only(currency)}
             GROUP BY team ORDER BY team""",
-        {"start": start, "end": end},
+        {"start": start, "end": end, "currency": currency},
     )
-    idle = _shared_idle(start, end, col) if _share_idle_default(share_idle) else {}
+    idle = _shared_idle(start, end, col, currency) if _share_idle_default(share_idle) else {}
     result = []
     for row in rows:
         if teams is not None and row["team"] not in teams:
@@ -135,7 +147,11 @@ def team_costs(
 
 
 def company_lines(
-    start: datetime, end: datetime, share_idle: bool | None = None, basis: str = "amortized"
+    start: datetime,
+    end: datetime,
+    share_idle: bool | None = None,
+    basis: str = "amortized",
+    currency: str | None = None,
 ) -> dict[str, Decimal]:
     """Whole-company lines that belong to no team: idle (what is left of it when shared),
     unallocated and unmeasured. For finance only (access.sees_whole_company)."""
@@ -143,13 +159,13 @@ def company_lines(
     rows = _fetch(
         f"""SELECT kind, sum({col}) AS cost FROM attribution_allocation
             WHERE kind IN ('idle', 'unallocated', 'unmeasured')
-              AND hour >= %(start)s AND hour < %(end)s GROUP BY kind""",
-        {"start": start, "end": end},
+              AND hour >= %(start)s AND hour < %(end)s {_only(currency)} GROUP BY kind""",
+        {"start": start, "end": end, "currency": currency},
     )
     lines = {"idle": ZERO, "unallocated": ZERO, "unmeasured": ZERO}
     lines.update({r["kind"]: r["cost"] for r in rows})
     if _share_idle_default(share_idle):
-        handed = sum((c for c, _ in _shared_idle(start, end, col).values()), ZERO)
+        handed = sum((c for c, _ in _shared_idle(start, end, col, currency).values()), ZERO)
         lines["idle"] = quantize(lines["idle"] - handed)
     return lines
 
@@ -166,6 +182,7 @@ def unit_costs(
     period: str | None = None,
     basis: str = "amortized",
     share_idle: bool | None = None,
+    currency: str | None = None,
 ) -> list[dict]:
     """Cost per 1M input / output / blended tokens, per 1K requests and GPU-hours per 1M tokens,
     grouped by any of team/model/endpoint and optionally per hour/day/month.
@@ -189,7 +206,7 @@ def unit_costs(
     idle = ""
     ctes = ""
     if _share_idle_default(share_idle):
-        ctes = _idle_ctes(col) + ","
+        ctes = _idle_ctes(col, currency) + ","
         idle = """UNION ALL
             SELECT hour, team, model, endpoint, part_a, 0, 0, 0, part_b, part_a FROM lr"""
     rows = _fetch(
@@ -198,7 +215,7 @@ def unit_costs(
                        output_tokens, gpu_hours, 0 AS idle
                 FROM attribution_allocation
                 WHERE kind IN ('usage', 'shared') AND team <> ''
-                  AND hour >= %(start)s AND hour < %(end)s
+                  AND hour >= %(start)s AND hour < %(end)s {_only(currency)}
                 {idle}
             )
             SELECT {select}, sum(cost) AS cost, sum(idle) AS idle, sum(requests) AS requests,
@@ -206,7 +223,7 @@ def unit_costs(
                    sum(gpu_hours) AS gpu_hours
             FROM costs WHERE true {team_filter}
             GROUP BY {group} ORDER BY {group}""",
-        {"start": start, "end": end, "teams": teams},
+        {"start": start, "end": end, "teams": teams, "currency": currency},
     )
     for row in rows:
         tokens = row["input_tokens"] + row["output_tokens"]
@@ -228,6 +245,7 @@ def idle_capacity(
     by: str = "org",
     teams: list[str] | None = None,
     basis: str = "amortized",
+    currency: str | None = None,
 ) -> list[dict]:
     """Idle-capacity %: idle GPU-hours / GPU-hours and idle cost / GPU cost.
 
@@ -236,13 +254,13 @@ def idle_capacity(
     busy GPU-hours and cost plus the idle it would carry under share-idle.
     """
     col = _column(basis)
-    params = {"start": start, "end": end}
+    params = {"start": start, "end": end, "currency": currency}
     if by == "team":
-        idle = _shared_idle(start, end, col)
+        idle = _shared_idle(start, end, col, currency)
         rows = _fetch(
             f"""SELECT team AS key, sum(gpu_hours) AS busy_hours, sum({col}) AS busy_cost
                 FROM attribution_allocation
-                WHERE kind = 'usage' AND hour >= %(start)s AND hour < %(end)s
+                WHERE kind = 'usage' AND hour >= %(start)s AND hour < %(end)s {_only(currency)}
                 GROUP BY team ORDER BY team""",
             params,
         )
@@ -270,7 +288,7 @@ def idle_capacity(
                    sum({col}) AS gpu_cost,
                    sum(CASE WHEN kind = 'idle' THEN {col} ELSE 0 END) AS idle_cost
             FROM attribution_allocation
-            WHERE pool <> '' AND hour >= %(start)s AND hour < %(end)s
+            WHERE pool <> '' AND hour >= %(start)s AND hour < %(end)s {_only(currency)}
             GROUP BY 1 ORDER BY 1""",
         params,
     )

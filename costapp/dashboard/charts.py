@@ -2,7 +2,8 @@
 
 Figures are rendered in the browser by the plotly.js bundled with the plotly package and served
 from our own static files (no CDN). Amounts become floats only here, rounded to the cent, since
-a chart draws pixels, not ledgers.
+a chart draws pixels, not ledgers. Every figure is in one currency, named on its axis and in its
+hover text as the page's money filter writes it ("$1,234.57", "1,234.57 CHF").
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from datetime import date
 from decimal import Decimal
 
 import plotly.graph_objects as go
+
+from costapp.money import affixes
 
 from .selectors import UNOWNED, UnitCost
 
@@ -37,11 +40,24 @@ def _cents(amount: Decimal) -> float:
     return float(round(amount, 2))
 
 
-def daily_cost(daily: dict[str, dict[date, Decimal]]) -> dict:
+def _money_axis(currency: str, **extra) -> dict:
+    """An axis of amounts in `currency`: "$" before the ticks, or " CHF" after them."""
+    prefix, suffix = affixes(currency)
+    return dict(tickprefix=prefix, ticksuffix=suffix, separatethousands=True, **extra)
+
+
+def _hover_money(currency: str, value: str) -> str:
+    """A hover template's amount in `currency`, e.g. "$%{y:,.2f}" or "%{y:,.2f} CHF"."""
+    prefix, suffix = affixes(currency)
+    return f"{prefix}{value}{suffix}"
+
+
+def daily_cost(daily: dict[str, dict[date, Decimal]], currency: str) -> dict:
     """Stacked daily cost: one bar segment per team, then idle / unmeasured / unallocated."""
     days = sorted({day for series in daily.values() for day in series})
     teams = sorted(name for name in daily if name not in UNOWNED_COLOURS)
     order = teams + [name for name in UNOWNED.values() if name in daily]
+    amount = _hover_money(currency, "%{y:,.2f}")
     fig = go.Figure()
     for index, name in enumerate(order):
         colour = UNOWNED_COLOURS.get(name) or PALETTE[index % len(PALETTE)]
@@ -50,14 +66,14 @@ def daily_cost(daily: dict[str, dict[date, Decimal]]) -> dict:
             x=[day.isoformat() for day in days],
             y=[_cents(daily[name].get(day, Decimal(0))) for day in days],
             marker_color=colour,
-            hovertemplate="%{x}<br>" + name + ": $%{y:,.2f}<extra></extra>",
+            hovertemplate="%{x}<br>" + name + ": " + amount + "<extra></extra>",
         )
     fig.update_layout(
         _layout(
             barmode="stack",
             bargap=0.15,
             legend=dict(orientation="h", y=-0.15),
-            yaxis=dict(tickprefix="$", separatethousands=True, gridcolor="#e5e7eb"),
+            yaxis=_money_axis(currency, gridcolor="#e5e7eb"),
             xaxis=dict(type="date", tickformat="%b %d"),
             height=360,
         )
@@ -65,25 +81,28 @@ def daily_cost(daily: dict[str, dict[date, Decimal]]) -> dict:
     return _as_data(fig)
 
 
-def cost_per_million(rows: list[UnitCost], label: str) -> dict:
+def cost_per_million(rows: list[UnitCost], label: str, currency: str) -> dict:
     """Horizontal bars: cost per 1M tokens (input + output) of each row that has tokens."""
     priced = sorted(
         (row for row in rows if row.per_million_tokens is not None),
         key=lambda row: row.per_million_tokens,
     )
+    amount = _hover_money(currency, "%{x:,.2f}")
     fig = go.Figure(
         go.Bar(
             orientation="h",
             x=[_cents(row.per_million_tokens) for row in priced],
             y=[row.key for row in priced],
             marker_color=PALETTE[0],
-            hovertemplate="%{y}: $%{x:,.2f} per 1M tokens<extra></extra>",
+            hovertemplate="%{y}: " + amount + " per 1M tokens<extra></extra>",
         )
     )
     fig.update_layout(
         _layout(
             height=max(200, 34 * len(priced) + 60),
-            xaxis=dict(title=f"USD per 1M tokens, by {label}", tickprefix="$", gridcolor="#e5e7eb"),
+            xaxis=_money_axis(
+                currency, title=f"{currency} per 1M tokens, by {label}", gridcolor="#e5e7eb"
+            ),
             yaxis=dict(automargin=True),
         )
     )
@@ -96,7 +115,7 @@ _TICKS = {"hour": "%b %d %H:%M", "day": "%b %d", "month": "%b %Y"}
 _MIN_DTICK = {"day": 86_400_000, "month": "M1"}
 
 
-def unit_cost_over_time(periods: list[dict], label: str, grain: str = "day") -> dict:
+def unit_cost_over_time(periods: list[dict], label: str, grain: str, currency: str) -> dict:
     """One line per team (or model, endpoint: `label`): blended cost per 1M tokens (input +
     output) in each period."""
     series: dict[str, list[dict]] = {}
@@ -105,6 +124,7 @@ def unit_cost_over_time(periods: list[dict], label: str, grain: str = "day") -> 
             series.setdefault(row[label] or "(shared costs)", []).append(row)
     periods_shown = {row["period"] for rows in series.values() for row in rows}
     dtick = _MIN_DTICK.get(grain) if len(periods_shown) <= 14 else None
+    amount = _hover_money(currency, "%{y:,.4f}")
     fig = go.Figure()
     for index, (name, rows) in enumerate(sorted(series.items())):
         fig.add_scatter(
@@ -114,13 +134,13 @@ def unit_cost_over_time(periods: list[dict], label: str, grain: str = "day") -> 
             # Unit prices can be fractions of a cent: keep four decimals, not two.
             y=[float(round(row["cost_per_1m_tokens"], 4)) for row in rows],
             line=dict(color=PALETTE[index % len(PALETTE)], width=2),
-            hovertemplate="%{x}<br>" + name + ": $%{y:,.4f} per 1M tokens<extra></extra>",
+            hovertemplate="%{x}<br>" + name + ": " + amount + " per 1M tokens<extra></extra>",
         )
     fig.update_layout(
         _layout(
             height=360,
             legend=dict(orientation="h", y=-0.15),
-            yaxis=dict(title="USD per 1M tokens", tickprefix="$", gridcolor="#e5e7eb"),
+            yaxis=_money_axis(currency, title=f"{currency} per 1M tokens", gridcolor="#e5e7eb"),
             xaxis=dict(type="date", tickformat=_TICKS.get(grain), dtick=dtick),
         )
     )

@@ -3,7 +3,8 @@
 Wraps costapp.attribution.explain.explain with the access rule (finance sees any team, anyone
 else only their own), the GPU count of each resource and the idle the team would carry under
 share-idle, and lays each allocation out as the arithmetic a finance reader checks by hand:
-hourly cost, utilization, idle, busy, share, result.
+hourly cost, utilization, idle, busy, share, result. A team can be billed in two currencies in
+the same hour (Azure in EUR, AWS in USD); the explanation covers one of them, never their sum.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from costapp.attribution.explain import explain
 from costapp.ingest.models import GpuResource
 from costapp.money import ZERO
 
-from .selectors import BASES, Basis, scope_for
+from .selectors import BASES, Basis, currency_param, scope_for
 
 HOUR = timedelta(hours=1)
 
@@ -35,19 +36,33 @@ def parse_hour(value: str) -> datetime:
 class Explanation:
     team: str
     hour: datetime
-    entries: list[dict]  # explain() output, one per Allocation, plus "gpu_count"
-    totals: dict[str, Decimal]
+    currency: str
+    currencies: list[str]  # the team's currencies in that hour, biggest amortized cost first
+    entries: list[dict]  # explain() output, one per Allocation in `currency`, plus "gpu_count"
+    totals: dict[str, Decimal]  # in `currency`
 
     def steps(self, basis: Basis) -> list[dict]:
         """Each allocation's figures in one cost basis, in the order the method applies them."""
         return [_step(entry, basis) for entry in self.entries]
 
 
-def explanation(user, team: str, hour: datetime) -> Explanation | None:
-    """The team's allocations in that hour, or None when the user may not see the team."""
+def _currencies(entries: list[dict]) -> list[str]:
+    """The entries' currencies, biggest amortized cost first (the API has no basis to go by)."""
+    totals: dict[str, Decimal] = {}
+    for entry in entries:
+        totals[entry["currency"]] = totals.get(entry["currency"], ZERO) + entry["amortized_cost"]
+    return sorted(totals, key=lambda code: (-totals[code], code))
+
+
+def explanation(user, team: str, hour: datetime, currency: str | None = None) -> Explanation | None:
+    """The team's allocations in that hour in one currency (`currency` when the team has it
+    then, else its biggest), or None when the user may not see the team."""
     if not scope_for(user).may_see(team):
         return None
     entries = explain(team, hour)
+    present = _currencies(entries)
+    chosen = currency_param(currency, present)
+    entries = [entry for entry in entries if entry["currency"] == chosen]
     counts = dict(
         GpuResource.objects.filter(
             resource_id__in={entry["resource_id"] for entry in entries}
@@ -59,9 +74,13 @@ def explanation(user, team: str, hour: datetime) -> Explanation | None:
     for basis in BASES:
         totals[f"{basis}_cost"] = sum((entry[f"{basis}_cost"] for entry in entries), ZERO)
         # Idle is stored per resource-hour; this is what the team carries when it is shared.
-        shared = attribution.team_costs(hour, hour + HOUR, [team], share_idle=True, basis=basis)
+        shared = attribution.team_costs(
+            hour, hour + HOUR, [team], share_idle=True, basis=basis, currency=chosen
+        )
         totals[f"idle_shared_{basis}"] = shared[0].idle if shared else ZERO
-    return Explanation(team=team, hour=hour, entries=entries, totals=totals)
+    return Explanation(
+        team=team, hour=hour, currency=chosen, currencies=present, entries=entries, totals=totals
+    )
 
 
 def _step(entry: dict, basis: Basis) -> dict:

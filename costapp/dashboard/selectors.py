@@ -3,6 +3,8 @@
 Finance sees the whole company: every team plus the idle, unmeasured and unallocated lines.
 Anyone else sees only the attributed lines (usage and shared) of their own teams, so no other
 team's name or figure can reach their page. Sums stay exact Decimals; rounding is for display.
+Money is read one currency at a time (FOCUS BillingCurrency; nothing converts between them): a
+page shows the currency it is asked for among those present, else the biggest.
 
 The idle view (separate, or shared back to the teams of each pool as OpenCost's share-idle
 does) comes from costapp.attribution.selectors, so pages and the API agree on every figure.
@@ -24,7 +26,7 @@ from costapp.attribution import selectors as attribution
 from costapp.attribution.models import Allocation, AttributionPolicy, IdlePolicy, LineKind
 from costapp.core.access import sees_whole_company, visible_teams
 from costapp.ingest.models import GpuResource
-from costapp.money import ZERO
+from costapp.money import DEFAULT_CURRENCY, ZERO
 
 Basis = Literal["amortized", "billed"]
 BASES: dict[str, str] = {"amortized": "amortized_cost", "billed": "billed_cost"}
@@ -46,6 +48,15 @@ def share_idle_param(value: str | None) -> bool:
     if value in (IdlePolicy.SEPARATE, IdlePolicy.SHARE):
         return value == IdlePolicy.SHARE
     return AttributionPolicy.current().idle_policy == IdlePolicy.SHARE
+
+
+def currency_param(value: str | None, present: list[str]) -> str:
+    """The currency a query parameter asks for when it is among those present, else the first
+    (the biggest), else the default when there is no data at all."""
+    code = (value or "").strip().upper()
+    if code in present:
+        return code
+    return present[0] if present else DEFAULT_CURRENCY
 
 
 @dataclass(frozen=True)
@@ -121,6 +132,8 @@ class UnitCost:
 class Overview:
     basis: Basis
     scope: Scope
+    currency: str
+    currencies: list[str]  # every currency the scope has in the period, biggest first
     first_day: date | None
     last_day: date | None
     share_idle: bool = False
@@ -156,6 +169,23 @@ def visible_allocations(scope: Scope, start: date | None, end: date | None) -> Q
     if not scope.whole_company:
         rows = rows.filter(team__in=scope.teams, kind__in=ATTRIBUTED)
     return rows
+
+
+def currencies(
+    scope: Scope, basis: Basis = "amortized", start: date | None = None, end: date | None = None
+) -> list[str]:
+    """The currencies of the rows the scope may see in [start, end], by total cost descending.
+
+    Without exchange rates "biggest" compares face amounts (a yen total outweighs a dollar one
+    of the same worth); it only picks the page's default, and every currency gets a button.
+    """
+    per_currency = (
+        visible_allocations(scope, start, end)
+        .values("currency")
+        .annotate(cost=Sum(BASES[basis]))
+        .order_by("-cost", "currency")
+    )
+    return [row["currency"] for row in per_currency]
 
 
 def _percent(part: Decimal, whole: Decimal) -> Decimal | None:
@@ -214,36 +244,38 @@ _PEAK_HOURS = """
 SELECT DISTINCT ON (team) team, hour FROM (
     SELECT team, hour, sum({col}) AS cost FROM attribution_allocation
     WHERE kind IN ('usage', 'shared') AND team <> '' {teams}
-      AND hour >= %(start)s AND hour < %(end)s
+      AND hour >= %(start)s AND hour < %(end)s AND currency = %(currency)s
     GROUP BY team, hour
 ) per_hour ORDER BY team, cost DESC, hour
 """
 
 
-def peak_hours(scope: Scope, span: tuple[datetime, datetime], basis: Basis) -> dict[str, datetime]:
-    """Each visible team's most expensive hour in the window: where "explain" starts."""
+def peak_hours(
+    scope: Scope, span: tuple[datetime, datetime], basis: Basis, currency: str
+) -> dict[str, datetime]:
+    """Each visible team's most expensive hour in the window and currency: where "explain"
+    starts."""
     teams = "AND team = ANY(%(teams)s)" if not scope.whole_company else ""
+    params = {"start": span[0], "end": span[1], "teams": scope.team_list, "currency": currency}
     with connection.cursor() as cursor:
-        cursor.execute(
-            _PEAK_HOURS.format(col=BASES[basis], teams=teams),
-            {"start": span[0], "end": span[1], "teams": scope.team_list},
-        )
+        cursor.execute(_PEAK_HOURS.format(col=BASES[basis], teams=teams), params)
         return dict(cursor.fetchall())
 
 
 def _with_idle_view(result: Overview, span: tuple[datetime, datetime]) -> None:
     """Team rows get their idle share and explain hour; totals follow the idle view."""
     teams = result.scope.team_list
-    costs = attribution.team_costs(*span, teams, share_idle=result.share_idle, basis=result.basis)
+    view = dict(share_idle=result.share_idle, basis=result.basis, currency=result.currency)
+    costs = attribution.team_costs(*span, teams, **view)
     idle = {cost.team: cost.idle for cost in costs}
-    peaks = peak_hours(result.scope, span, result.basis)
+    peaks = peak_hours(result.scope, span, result.basis, result.currency)
     result.teams = [
         replace(row, idle=idle.get(row.key, ZERO), peak_hour=peaks.get(row.key))
         for row in result.teams
     ]
     result.idle_shared = sum(idle.values(), ZERO)
     if teams is None:
-        lines = attribution.company_lines(*span, share_idle=result.share_idle, basis=result.basis)
+        lines = attribution.company_lines(*span, **view)
         result.idle_left = lines["idle"]
     else:
         # A lead's spend is their teams' cost in the chosen view; idle they do not carry is
@@ -257,15 +289,21 @@ def overview(
     start: date | None = None,
     end: date | None = None,
     share_idle: bool = False,
+    currency: str | None = None,
 ) -> Overview:
-    """Everything the overview page shows, for what this user may see."""
+    """Everything the overview page shows, for what this user may see, in one currency:
+    `currency` when the period has it, else its biggest."""
     cost_field = BASES[basis]
     scope = scope_for(user)
-    rows = visible_allocations(scope, start, end)
+    present = currencies(scope, basis, start, end)
+    chosen = currency_param(currency, present)
+    rows = visible_allocations(scope, start, end).filter(currency=chosen)
     span = rows.aggregate(first=Min("hour"), last=Max("hour"))
     result = Overview(
         basis=basis,
         scope=scope,
+        currency=chosen,
+        currencies=present,
         first_day=span["first"].date() if span["first"] else None,
         last_day=span["last"].date() if span["last"] else None,
         share_idle=share_idle,

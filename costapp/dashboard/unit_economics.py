@@ -2,6 +2,7 @@
 
 A thin read over costapp.attribution.selectors (unit_costs, idle_capacity) within what the user
 may see: team leads get their own teams' rows and team idle; pools and the org are for finance.
+One currency at a time, chosen as on the overview (costapp.dashboard.selectors.currencies).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import date
 
 from costapp.attribution import selectors as attribution
 
-from .selectors import Basis, Scope, scope_for, window
+from .selectors import Basis, Scope, currencies, currency_param, scope_for, window
 
 GRAINS = ("hour", "day", "month")
 DIMENSIONS = ("team", "model", "endpoint")
@@ -24,6 +25,8 @@ MAX_PERIOD_ROWS = 500
 class Units:
     basis: Basis
     scope: Scope
+    currency: str
+    currencies: list[str]  # every currency the scope has in the period, biggest first
     by: str
     grain: str
     share_idle: bool
@@ -51,21 +54,32 @@ def units(
     by: str = "team",
     grain: str = "day",
     share_idle: bool = False,
+    currency: str | None = None,
 ) -> Units:
     scope = scope_for(user)
-    result = Units(basis=basis, scope=scope, by=by, grain=grain, share_idle=share_idle)
+    present = currencies(scope, basis, start, end)
+    result = Units(
+        basis=basis,
+        scope=scope,
+        currency=currency_param(currency, present),
+        currencies=present,
+        by=by,
+        grain=grain,
+        share_idle=share_idle,
+    )
     bounds = window(start, end)
     if bounds is None:
         return result
     teams = scope.team_list
-    common = dict(teams=teams, group_by=(by,), basis=basis, share_idle=share_idle)
+    money = dict(basis=basis, currency=result.currency)
+    common = dict(teams=teams, group_by=(by,), share_idle=share_idle, **money)
     result.summary = attribution.unit_costs(*bounds, **common)
     result.periods = attribution.unit_costs(*bounds, period=grain, **common)
     for row in (*result.summary, *result.periods):
         row["key"] = row[by]  # templates cannot index by a variable
-    result.teams_idle = attribution.idle_capacity(*bounds, by="team", teams=teams, basis=basis)
+    result.teams_idle = attribution.idle_capacity(*bounds, by="team", teams=teams, **money)
     if scope.whole_company:
-        result.pools = attribution.idle_capacity(*bounds, by="pool", basis=basis)
-        org = attribution.idle_capacity(*bounds, by="org", basis=basis)
+        result.pools = attribution.idle_capacity(*bounds, by="pool", **money)
+        org = attribution.idle_capacity(*bounds, by="org", **money)
         result.org = org[0] if org else None
     return result

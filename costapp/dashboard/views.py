@@ -31,16 +31,23 @@ def overview(request):
     basis = _choice(request.GET.get("basis"), selectors.BASES, "amortized")
     share_idle = selectors.share_idle_param(request.GET.get("idle"))
     start, end = _date(request.GET.get("start")), _date(request.GET.get("end"))
-    data = selectors.overview(request.user, basis, start, end, share_idle=share_idle)
+    currency = request.GET.get("currency")
+    data = selectors.overview(
+        request.user, basis, start, end, share_idle=share_idle, currency=currency
+    )
     context = {
         "o": data,
+        "currency": data.currency,
+        "currencies": data.currencies,
         "start": start,
         "end": end,
         "idle": data.by_kind.get(selectors.LineKind.IDLE),
         "unallocated": data.by_kind.get(selectors.LineKind.UNALLOCATED),
         "unmeasured": data.by_kind.get(selectors.LineKind.UNMEASURED),
-        "daily_chart": charts.daily_cost(data.daily) if data.daily else None,
-        "unit_chart": charts.cost_per_million(data.models, "model") if data.tokens else None,
+        "daily_chart": charts.daily_cost(data.daily, data.currency) if data.daily else None,
+        "unit_chart": charts.cost_per_million(data.models, "model", data.currency)
+        if data.tokens
+        else None,
     }
     return render(request, "dashboard/overview.html", context)
 
@@ -56,14 +63,17 @@ def unit_economics(request):
         by=_choice(request.GET.get("by"), DIMENSIONS, "team"),
         grain=_choice(request.GET.get("grain"), GRAINS, "day"),
         share_idle=selectors.share_idle_param(request.GET.get("idle")),
+        currency=request.GET.get("currency"),
     )
     context = {
         "u": data,
+        "currency": data.currency,
+        "currencies": data.currencies,
         "start": _date(request.GET.get("start")),
         "end": _date(request.GET.get("end")),
         "grains": GRAINS,
         "dimensions": DIMENSIONS,
-        "chart": charts.unit_cost_over_time(data.periods, data.by, data.grain)
+        "chart": charts.unit_cost_over_time(data.periods, data.by, data.grain, data.currency)
         if data.periods
         else None,
     }
@@ -88,9 +98,15 @@ def explain(request):
         except ValueError:
             context["error"] = "Hour must be an ISO 8601 time, e.g. 2026-10-01T14:00Z."
             return render(request, "dashboard/explain.html", context, status=400)
-        found = explanation(request.user, team, hour)
+        found = explanation(request.user, team, hour, request.GET.get("currency"))
         if found is None:
             # Not "forbidden": a lead should not learn which other teams exist.
             raise Http404("no such team among yours")
-        context.update(x=found, hour=hour, steps=found.steps(basis))
+        context.update(
+            x=found,
+            hour=hour,
+            steps=found.steps(basis),
+            currency=found.currency,
+            currencies=found.currencies,
+        )
     return render(request, "dashboard/explain.html", context)

@@ -7,7 +7,7 @@ import pytest
 
 from costapp.ingest.models import IngestionRun, RunStatus
 from costapp.sources.models import Source
-from tests.dashboard.builders import finance_user
+from tests.dashboard.builders import allocation, finance_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -54,6 +54,9 @@ def _failing_source() -> None:
 def test_cards_show_every_column_at_1280px_and_scroll_on_a_phone(fortnight, logged_in, visit):
     finance_user("finance")
     _failing_source()
+    # A second currency brings the currency switch into the controls.
+    allocation("2026-10-05T10:00", team="search", model="m", endpoint="/search/chat",
+               amortized="12.5", currency="EUR")  # fmt: skip
     page = logged_in("finance")
     # The unit page's widest tables: an hour column, model names and the idle-share column;
     # the sources page with long locations, counts and errors.
@@ -65,3 +68,5 @@ def test_cards_show_every_column_at_1280px_and_scroll_on_a_phone(fortnight, logg
             page.set_viewport_size({"width": width, "height": 900})
             visit(page, path)
             assert page.evaluate(HIDDEN_PARTS, scrolling_allowed) == [], f"{path} at {width}px"
+            if path != "/sources/":
+                assert page.locator("#currency-toggle").is_visible()

@@ -33,12 +33,12 @@ def figure(html: str, element_id: str) -> str:
 
 def allocation(hour: str, kind: str = LineKind.USAGE, amortized="0", billed=None, **fields):
     fields.setdefault("resource_id", "i-0aaaaaaaaaaaaaaa1")
+    fields.setdefault("currency", "USD")
     return Allocation.objects.create(
         hour=datetime.fromisoformat(hour).replace(tzinfo=UTC),
         kind=kind,
         amortized_cost=Decimal(amortized),
         billed_cost=Decimal(amortized if billed is None else billed),
-        currency="USD",
         **fields,
     )
 

@@ -1,4 +1,5 @@
-"""Display filters: money rounded for reading (stored amounts stay exact), counts, percents; and
+"""Display filters: money rounded for reading (stored amounts stay exact) in the page's currency
+(`{{ amount|money:currency }}`, USD when none is given), counts, percents; and
 `is_finance`, so the nav offers the finance pages to the users their views let in."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from django import template
 
 from costapp.core.access import is_finance
+from costapp.money import DEFAULT_CURRENCY, affixes
 
 register = template.Library()
 register.filter("is_finance", is_finance)
@@ -15,12 +17,23 @@ CENT = Decimal("0.01")
 
 
 @register.filter
-def money(amount: Decimal | None) -> str:
-    """$1,234.57: two decimals, half-even, as finance rounds."""
+def money(amount: Decimal | None, currency: str = DEFAULT_CURRENCY) -> str:
+    """$1,234.57, €1,234.57 or 1,234.57 CHF: two decimals, half-even, as finance rounds.
+
+    Two decimals for every currency, yen included: allocations are exact shares of a bill, not
+    amounts anyone paid, so a team's ¥333.33 of a ¥1,000 line is a true figure, and the rows
+    of a table then add up to its total the same way in every currency.
+    """
     if amount is None:
         return "—"
-    text = amount_2dp(amount)
-    return f"-${text[1:]}" if text.startswith("-") else f"${text}"
+    return _in_currency(amount_2dp(amount), currency)
+
+
+def _in_currency(text: str, currency: str) -> str:
+    """A signed plain amount ("-12.34") written in `currency`: "-$12.34", "-12.34 CHF"."""
+    prefix, suffix = affixes(currency or DEFAULT_CURRENCY)
+    sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
+    return f"{sign}{prefix}{digits}{suffix}"
 
 
 @register.filter
@@ -34,15 +47,15 @@ def amount_2dp(amount: Decimal | None) -> str:
 
 
 @register.filter
-def unit_money(amount: Decimal | None) -> str:
+def unit_money(amount: Decimal | None, currency: str = DEFAULT_CURRENCY) -> str:
     """A unit price: cents when it is at least a cent, else four significant digits."""
     if amount is None:
         return "—"
     amount = Decimal(amount)
     if amount == 0 or abs(amount) >= CENT:
-        return money(amount)
+        return money(amount, currency)
     digits = f"{abs(amount):.3e}"  # 4 significant digits, then back to plain notation
-    return f"{'-' if amount < 0 else ''}${Decimal(digits):f}"
+    return _in_currency(f"{'-' if amount < 0 else ''}{Decimal(digits):f}", currency)
 
 
 @register.filter
