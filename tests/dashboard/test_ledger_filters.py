@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from costapp.dashboard.templatetags.ledger import count, money, percent, unit_money
+from costapp.dashboard.templatetags.ledger import count, exact, money, percent, unit_money
 
 
 def test_money_rounds_half_even_to_the_cent_with_separators():
@@ -49,3 +49,12 @@ def test_counts_and_percents_read_well():
     assert count(39517670) == "39,517,670"
     assert percent(Decimal("76.749")) == "76.7%"
     assert percent(None) == "—"
+
+
+def test_exact_drops_padding_zeros_and_rounds_nothing():
+    assert exact(Decimal("190757.0000000000")) == "190757"
+    assert exact(Decimal("0.4200000000")) == "0.42"
+    assert exact(Decimal("1E+3")) == "1000"
+    assert exact(Decimal("0.0000000001")) == "0.0000000001"
+    assert exact(Decimal("-2.50")) == "-2.5"
+    assert exact(None) == "—"

@@ -76,3 +76,13 @@ def decimal4(value: Decimal | None) -> str:
     if value is None:
         return "—"
     return f"{Decimal(value).quantize(Decimal('0.0001'), rounding=ROUND_HALF_EVEN):,}"
+
+
+@register.filter
+def exact(value: Decimal | None) -> str:
+    """A stored number with no padding zeros and nothing rounded away: 190757.0000000000 is
+    190757, 0.4200000000 is 0.42 (for the weights of a split, shown to be redone by hand)."""
+    if value is None:
+        return "—"
+    text = f"{Decimal(value):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
