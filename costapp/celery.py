@@ -14,7 +14,7 @@ app.autodiscover_tasks()
 
 # celery beat: every minute, start the sources whose own schedule (schedule_minutes) is due;
 # every 5 minutes, attribute late data (pushed batches, files ingested by command); daily,
-# refresh GPU list prices.
+# refresh GPU list prices and forget request ids past their retention window.
 CELERY_BEAT_SCHEDULE = {
     "run-due-sources": {
         "task": "costapp.ingest.tasks.run_due_sources",
@@ -26,6 +26,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "refresh-gpu-prices": {
         "task": "costapp.ingest.tasks.refresh_gpu_prices",
+        "schedule": 86400.0,
+    },
+    "prune-request-ids": {
+        "task": "costapp.ingest.tasks.prune_request_ids",
         "schedule": 86400.0,
     },
 }

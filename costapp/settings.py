@@ -142,6 +142,9 @@ CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE") or "celery"
 CELERY_TIMEZONE = "UTC"
 
+# Request ids are remembered this long for counting each request once (costapp/ingest/retention.py).
+REQUEST_ID_RETENTION_DAYS = int(os.environ.get("REQUEST_ID_RETENTION_DAYS", "45"))
+
 # Mail: EMAIL_URL like smtp://user:pass@host:587?tls=1, or the individual EMAIL_* settings.
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")

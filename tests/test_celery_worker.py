@@ -33,7 +33,12 @@ from costapp.attribution.tasks import attribute_pending
 from costapp.dburl import url_from_settings
 from costapp.ingest.errors import TransientError
 from costapp.ingest.models import IngestionRun, RunStatus
-from costapp.ingest.tasks import ingest_source, refresh_gpu_prices, run_due_sources
+from costapp.ingest.tasks import (
+    ingest_source,
+    prune_request_ids,
+    refresh_gpu_prices,
+    run_due_sources,
+)
 from costapp.sources.models import Source
 from tests.attribution import builders
 from tests.sources.conftest import request_line
@@ -275,11 +280,12 @@ def test_a_transient_s3_fault_is_retried_through_the_broker_and_gives_up_at_the_
 def test_the_worker_registers_every_task_beat_schedules(stack, worker):
     replies = stack.client.control.inspect([worker.name], timeout=5.0, limit=1).registered()
     registered = set(replies[worker.name])
-    assert {run_due_sources.name, attribute_pending.name, refresh_gpu_prices.name} <= registered
+    periodic = {run_due_sources.name, attribute_pending.name, refresh_gpu_prices.name}
+    assert periodic | {prune_request_ids.name} <= registered
     assert ingest_source.name in registered
 
 
-def test_beat_starts_with_the_three_periodic_entries(stack, tmp_path):
+def test_beat_starts_with_the_four_periodic_entries(stack, tmp_path):
     schedule = tmp_path / "beat-schedule"
     log = tmp_path / "beat.log"
     process = start_celery(stack, log, "-A", "costapp", "beat", f"--schedule={schedule}")
@@ -298,4 +304,5 @@ def test_beat_starts_with_the_three_periodic_entries(stack, tmp_path):
         "run-due-sources": (run_due_sources.name, 60.0),
         "attribute-pending": (attribute_pending.name, 300.0),
         "refresh-gpu-prices": (refresh_gpu_prices.name, 86400.0),
+        "prune-request-ids": (prune_request_ids.name, 86400.0),
     }

@@ -12,7 +12,12 @@ from costapp.attribution.models import Allocation
 from costapp.attribution.tasks import attribute_pending
 from costapp.ingest.errors import TransientError
 from costapp.ingest.models import IngestionRun, RunStatus
-from costapp.ingest.tasks import ingest_source, refresh_gpu_prices, run_due_sources
+from costapp.ingest.tasks import (
+    ingest_source,
+    prune_request_ids,
+    refresh_gpu_prices,
+    run_due_sources,
+)
 from costapp.sources.models import GpuPrice, Source
 from costapp.sources.service import claim_due_sources
 from tests.attribution import builders
@@ -100,6 +105,7 @@ def test_beat_attributes_pending_runs_every_five_minutes_and_refreshes_prices_da
     schedule = {e["task"]: e["schedule"] for e in celery_app.conf.beat_schedule.values()}
     assert schedule[attribute_pending.name] == 300.0
     assert schedule[refresh_gpu_prices.name] == 86400.0
+    assert schedule[prune_request_ids.name] == 86400.0
 
 
 def test_a_successful_poll_attributes_the_hours_it_stored(tmp_path):
@@ -148,3 +154,11 @@ def test_a_refused_catalog_is_logged_and_not_retried():
     with serve(lambda request: json_reply(refusal, 403)) as peer:
         assert refresh_gpu_prices.delay(api_endpoint=peer.url, anonymous=True).get() is None
     assert len(peer.requests) == 1
+
+
+@pytest.mark.django_db
+def test_the_daily_prune_forgets_request_ids_past_the_window(settings, tmp_path):
+    settings.REQUEST_ID_RETENTION_DAYS = 1
+    source = _source("polled", tmp_path)  # one request at 2026-11-01T10:05Z: long past a day
+    ingest_source.delay(source.pk).get()
+    assert prune_request_ids.delay().get() == 1

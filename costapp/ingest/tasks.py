@@ -14,6 +14,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from costapp.attribution.tasks import attribute_pending
+from costapp.ingest import retention
 from costapp.ingest.errors import IngestError, TransientError
 from costapp.ingest.models import RunStatus
 from costapp.sources import catalog, service
@@ -42,6 +43,12 @@ def ingest_source(source_id: int) -> list[int]:
     if any(run.status == RunStatus.SUCCEEDED for run in runs):
         attribute_pending.delay()
     return [run.pk for run in runs]
+
+
+@shared_task(acks_late=True, autoretry_for=TRANSIENT, max_retries=3, retry_backoff=300)
+def prune_request_ids() -> int:
+    """Forget request ids past the retention window (celery beat, daily); returns how many."""
+    return retention.prune_seen_requests()
 
 
 @shared_task(acks_late=True)
