@@ -1,6 +1,6 @@
 """Catalogue of GPU instance types: instance type -> (GPU model, GPUs per instance).
 
-Covers the AWS, Google Cloud and Azure GPU families users run inference on. Keys are the
+Covers the AWS, Google Cloud, Azure and Oracle Cloud (OCI) GPU families users run inference on. Keys are the
 providers' own spellings; lookups are case-insensitive. `find_instance_type` spots one of them
 inside free text (a FOCUS ResourceType, a SKU, a charge description or a tag value).
 """
@@ -35,6 +35,8 @@ _CATALOG: dict[str, tuple[str, int]] = {
     "p5.48xlarge": ("H100", 8),
     "p5e.48xlarge": ("H200", 8),
     "p5en.48xlarge": ("H200", 8),
+    "p5.4xlarge": ("H100", 1),
+    "p6-b200.48xlarge": ("B200", 8),
     **_sizes("g5", "A10G", {**_SINGLE, "12xlarge": 4, "24xlarge": 4, "48xlarge": 8}),
     **_sizes("g6", "L4", {**_SINGLE, "12xlarge": 4, "24xlarge": 4, "48xlarge": 8}),
     **_sizes("g6e", "L40S", {**_SINGLE, "12xlarge": 4, "24xlarge": 4, "48xlarge": 8}),
@@ -54,6 +56,7 @@ _CATALOG: dict[str, tuple[str, int]] = {
     "a3-megagpu-8g": ("H100", 8),
     "a3-edgegpu-8g": ("H100", 8),
     "a3-ultragpu-8g": ("H200", 8),
+    "a4-highgpu-8g": ("B200", 8),
     **{f"g2-standard-{n}": ("L4", 1) for n in (4, 8, 12, 16, 32)},
     "g2-standard-24": ("L4", 2),
     "g2-standard-48": ("L4", 4),
@@ -74,6 +77,18 @@ _CATALOG: dict[str, tuple[str, int]] = {
     "Standard_NC64as_T4_v3": ("T4", 4),
     "Standard_NV36ads_A10_v5": ("A10", 1),
     "Standard_NV72ads_A10_v5": ("A10", 2),
+    # Oracle Cloud (OCI shapes; FOCUS exports name them in ResourceType or the SKU)
+    "BM.GPU.H100.8": ("H100", 8),
+    "BM.GPU.H200.8": ("H200", 8),
+    "BM.GPU.A100-v2.8": ("A100-80GB", 8),
+    "BM.GPU4.8": ("A100-40GB", 8),
+    "BM.GPU.L40S.4": ("L40S", 4),
+    "BM.GPU.A10.4": ("A10", 4),
+    "VM.GPU.A10.1": ("A10", 1),
+    "VM.GPU.A10.2": ("A10", 2),
+    "BM.GPU.MI300X.8": ("MI300X", 8),
+    "BM.GPU3.8": ("V100", 8),
+    **{f"VM.GPU3.{n}": ("V100", n) for n in (1, 2, 4)},
 }
 
 CATALOG: dict[str, GpuShape] = {

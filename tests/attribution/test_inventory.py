@@ -24,6 +24,10 @@ pytestmark = pytest.mark.django_db
         ("g2-standard-96", "L4", 8),
         ("Virtual Machines ND96isr H100 v5 Series", "H100", 8),
         ("Standard_NC24ads_A100_v4", "A100-80GB", 1),
+        ("BM.GPU.H100.8", "H100", 8),
+        ("Compute - GPU - BM.GPU.A100-v2.8", "A100-80GB", 8),
+        ("VM.GPU.A10.2", "A10", 2),
+        ("p6-b200.48xlarge", "B200", 8),
     ],
 )
 def test_catalog_finds_instance_types_in_free_text(text, model, count):
@@ -34,6 +38,8 @@ def test_catalog_finds_instance_types_in_free_text(text, model, count):
 def test_catalog_ignores_non_gpu_and_lookalike_names():
     assert find_instance_type("m5.large") is None
     assert find_instance_type("xg5.xlarge") is None
+    assert find_instance_type("BM.GPU.H100.80") is None  # not a shape: no prefix match
+    assert find_instance_type("VM.GPU.A10.1").gpu_count == 1  # not taken for ...A10.10 et al.
     assert lookup("P4D.24XLARGE").gpu_count == 8
 
 
