@@ -8,7 +8,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 
-from costapp.core.access import sees_whole_company, visible_teams
+from costapp.core.access import is_finance, sees_whole_company, visible_teams
+from costapp.sources.selectors import needing_attention
 
 from . import charts, selectors
 from .explanation import explanation, parse_hour
@@ -49,6 +50,9 @@ def overview(request):
         if data.tokens
         else None,
     }
+    if is_finance(request.user):
+        # Figures are only as current as their sources: say so where finance reads them.
+        context["sources_total"], context["sources_attention"] = needing_attention()
     return render(request, "dashboard/overview.html", context)
 
 

@@ -81,6 +81,12 @@ def freshness(now: datetime | None = None) -> list[Freshness]:
     return result
 
 
+def needing_attention(now: datetime | None = None) -> tuple[int, int]:
+    """(sources configured, sources failing or stale): the overview's one-line health check."""
+    rows = freshness(now)
+    return len(rows), sum(1 for row in rows if row.failing or row.stale)
+
+
 @dataclass(frozen=True)
 class LoadedBillRow:
     """One provider billing account's period in one currency, as the stored rows make it up."""

@@ -124,3 +124,31 @@ def test_page_embeds_both_charts_and_loads_plotly_from_our_static(client, ledger
     assert '<script src="/static/vendor/plotly/plotly.min.js">' in html
     assert "cdn" not in html.lower()
     assert client.get("/static/vendor/plotly/plotly.min.js").status_code == 200
+
+
+def _health(html: str) -> str | None:
+    found = re.search(r'<a id="sources-health" href="/sources/"[^>]*>([^<]*)</a>', html)
+    return found.group(1) if found else None
+
+
+def test_finance_reads_how_current_the_sources_are_and_leads_do_not(client, ledger):
+    from django.utils import timezone
+
+    from costapp.ingest.models import IngestionRun, RunStatus
+    from costapp.sources.models import Source
+
+    finance = finance_user()
+    assert _health(_page(client, finance)) is None  # no sources configured
+    fine, broken = (
+        Source.objects.create(name=n, format="focus", location_kind="local", location="/x")
+        for n in ("fine", "broken")
+    )
+    Source.objects.update(last_checked_at=timezone.now())
+    IngestionRun.objects.create(source=fine, format="focus", location="/x", status="succeeded")
+    assert _health(_page(client, finance)) == "2 sources up to date"
+
+    IngestionRun.objects.create(
+        source=broken, format="focus", location="/x/bad.csv", status=RunStatus.FAILED
+    )
+    assert _health(_page(client, finance)) == "1 of 2 sources needs attention"
+    assert _health(_page(client, team_lead("search"))) is None
