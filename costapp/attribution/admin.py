@@ -3,14 +3,19 @@
 The cost rule admin adds a "Preview" page (/admin/attribution/costrule/preview/) listing how
 much cost each enabled rule moves over a window, and a "Preview this edit" button on the change
 form that previews the rule as edited without saving it (costapp.attribution.rules).
+
+Saving or deleting anything the split depends on (rules, the policy, and in the ingest admin
+the GPU inventory and telemetry mappings) recomputes every hour once the change commits, so
+the pages never show allocations made under rules that no longer exist.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -19,8 +24,37 @@ from .models import Allocation, AttributionPolicy, CostRule
 from .rules import RulePreview, preview_rules
 
 
+class RecomputesAttribution(admin.ModelAdmin):
+    """An admin whose saves and deletes change how cost is split: recompute every hour after
+    the change commits, once per request however many rows it touched."""
+
+    def _recompute_after_commit(self, request: HttpRequest) -> None:
+        if getattr(request, "_ledger_recompute", False):
+            return
+        request._ledger_recompute = True
+        from .tasks import recompute_all
+
+        transaction.on_commit(recompute_all.delay)
+        self.message_user(
+            request, "Attribution is being recomputed for every hour with this change.",
+            messages.INFO,
+        )  # fmt: skip
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        self._recompute_after_commit(request)
+
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)
+        self._recompute_after_commit(request)
+
+    def delete_queryset(self, request, queryset) -> None:
+        super().delete_queryset(request, queryset)
+        self._recompute_after_commit(request)
+
+
 @admin.register(AttributionPolicy)
-class AttributionPolicyAdmin(admin.ModelAdmin):
+class AttributionPolicyAdmin(RecomputesAttribution):
     list_display = ["idle_policy", "output_token_weight", "derive_output_weight"]
 
 
@@ -33,7 +67,7 @@ def _day(value: str | None) -> datetime | None:
 
 
 @admin.register(CostRule)
-class CostRuleAdmin(admin.ModelAdmin):
+class CostRuleAdmin(RecomputesAttribution):
     list_display = ["priority", "name", "tag_key", "tag_value", "action", "team", "enabled"]
     list_editable = ["enabled"]
     ordering = ["priority", "id"]

@@ -1,7 +1,9 @@
-"""Celery task for attribution: a thin wrapper that recomputes the hours late data touched.
+"""Celery tasks for attribution: thin wrappers over the engine.
 
-celery beat runs it every few minutes and ingestion enqueues it after a successful poll; the
-service is idempotent and takes an advisory lock, so overlapping calls do no harm.
+`attribute_pending` recomputes the hours late data touched: celery beat runs it every few
+minutes and ingestion enqueues it after a successful poll. `recompute_all` recomputes every
+hour after an edit that can move any of them (a cost rule, the policy, the GPU inventory or
+mappings). The engine is idempotent and takes an advisory lock, so overlapping calls do no harm.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from .engine import attribute_pending as attribute_pending_runs
+from .engine import run_attribution
 
 
 @shared_task(
@@ -23,3 +26,16 @@ def attribute_pending() -> int:
     """Recompute the windows of runs not yet attributed; returns how many windows."""
     result = attribute_pending_runs()
     return result.windows if result else 0
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    max_retries=3,
+    retry_backoff=30,
+    retry_jitter=True,
+)
+def recompute_all() -> int:
+    """Recompute every hour with the rules, policy and inventory as they are now; returns how
+    many allocation rows were written."""
+    return run_attribution().allocations

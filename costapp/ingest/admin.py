@@ -1,8 +1,13 @@
-"""Admin for the GPU inventory and the telemetry-to-resource mapping operators maintain."""
+"""Admin for the GPU inventory and the telemetry-to-resource mapping operators maintain.
+
+Both decide how cost is split, so an edit recomputes attribution (RecomputesAttribution).
+"""
 
 from __future__ import annotations
 
 from django.contrib import admin
+
+from costapp.attribution.admin import RecomputesAttribution
 
 from .models import GpuMapping, GpuPool, GpuResource
 
@@ -14,13 +19,13 @@ class GpuMappingInline(admin.TabularInline):
 
 
 @admin.register(GpuPool)
-class GpuPoolAdmin(admin.ModelAdmin):
+class GpuPoolAdmin(RecomputesAttribution):
     list_display = ["name", "provider", "region"]
     search_fields = ["name"]
 
 
 @admin.register(GpuResource)
-class GpuResourceAdmin(admin.ModelAdmin):
+class GpuResourceAdmin(RecomputesAttribution):
     list_display = ["resource_id", "instance_type", "gpu_type", "gpu_count", "region", "pool"]
     list_filter = ["provider", "gpu_type", "pool"]
     search_fields = ["resource_id", "instance_type"]
@@ -28,7 +33,7 @@ class GpuResourceAdmin(admin.ModelAdmin):
 
 
 @admin.register(GpuMapping)
-class GpuMappingAdmin(admin.ModelAdmin):
+class GpuMappingAdmin(RecomputesAttribution):
     """A GPU UUID, hostname or pod/node label -> the billed resource it runs on."""
 
     list_display = ["priority", "match_on", "label_key", "value", "resource"]
