@@ -14,27 +14,25 @@ from django.db import InterfaceError, OperationalError
 from .engine import attribute_pending as attribute_pending_runs
 from .engine import run_attribution
 
-
-@shared_task(
+# A Postgres restart surfaces as OperationalError/InterfaceError: retry, bounded; the engine's
+# work is idempotent, so a task that ran halfway and runs again does no harm.
+retried_on_database_faults = shared_task(
     acks_late=True,
     autoretry_for=(OperationalError, InterfaceError),
     max_retries=3,
     retry_backoff=30,
     retry_jitter=True,
 )
+
+
+@retried_on_database_faults
 def attribute_pending() -> int:
     """Recompute the windows of runs not yet attributed; returns how many windows."""
     result = attribute_pending_runs()
     return result.windows if result else 0
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    max_retries=3,
-    retry_backoff=30,
-    retry_jitter=True,
-)
+@retried_on_database_faults
 def recompute_all() -> int:
     """Recompute every hour with the rules, policy and inventory as they are now; returns how
     many allocation rows were written."""
