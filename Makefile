@@ -12,7 +12,7 @@ RUN := $(BIN)/python costapp/localdb.py run --
 # Development mode: an insecure dev SECRET_KEY is allowed and cookies work over plain http.
 export INFERENCE_LEDGER_DEV ?= 1
 
-.PHONY: demo test venv db db-stop browser lint format bench clean
+.PHONY: demo test venv db db-stop browser lint format bench bench-memory clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ demo: venv
 
 bench: venv
 	$(RUN) $(BIN)/python -m bench
+
+# The issue's memory check at full size: peak RSS ingesting 1M vs 5M rows (a few minutes).
+bench-memory: venv
+	$(RUN) $(BIN)/python -m bench.ingest --rows 0 --issue-size
 
 clean: db-stop
 	rm -rf $(VENV) var
