@@ -53,7 +53,16 @@ class IngestionRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
-        indexes = [models.Index(fields=["format", "content_hash", "status"])]
+        indexes = [
+            models.Index(fields=["format", "content_hash", "status"]),
+            # Freshness reads each source's newest run (of a status) and data coverage by
+            # index probe, not by sorting every run (costapp/sources/selectors.py).
+            models.Index(fields=["source", "-started_at", "-id"], name="run_source_newest"),
+            models.Index(
+                fields=["source", "status", "-started_at", "-id"], name="run_source_status_newest"
+            ),
+            models.Index(fields=["source", "status", "data_end"], name="run_source_data_end"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.format} {self.location} [{self.status}]"

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Max
 from django.utils import timezone
 
 from costapp.ingest.models import IngestionRun, RunStatus
@@ -45,24 +44,40 @@ class Freshness:
         return not seen or self.now - max(seen) > limit
 
 
-def _latest(runs) -> dict[int, IngestionRun]:
-    """The newest run per source, in one query (DISTINCT ON)."""
-    newest = runs.filter(source__isnull=False).order_by("source_id", "-started_at", "-pk")
-    return {run.source_id: run for run in newest.distinct("source_id")}
+# Per source, one index probe (ingest_ingestionrun's run_source_* indexes), however many runs a
+# source has piled up: a push source records one per batch, millions a year.
+_NEWEST = """
+SELECT r.id FROM sources_source s CROSS JOIN LATERAL (
+    SELECT id FROM ingest_ingestionrun
+    WHERE source_id = s.id {status}
+    ORDER BY started_at DESC, id DESC LIMIT 1) r
+"""
+_DATA_THROUGH = """
+SELECT s.id, (SELECT max(data_end) FROM ingest_ingestionrun
+              WHERE source_id = s.id AND status = %s) FROM sources_source s
+"""
+
+
+def _latest(status: str | None = None) -> dict[int, IngestionRun]:
+    """The newest run per source, of one status if given."""
+    with connection.cursor() as cursor:
+        if status:
+            cursor.execute(_NEWEST.format(status="AND status = %s"), [status])
+        else:
+            cursor.execute(_NEWEST.format(status=""))
+        ids = [row[0] for row in cursor.fetchall()]
+    return {run.source_id: run for run in IngestionRun.objects.filter(pk__in=ids)}
 
 
 def freshness(now: datetime | None = None) -> list[Freshness]:
-    """Per source: last success, lag, data coverage, last run and last error. Four queries."""
+    """Per source: last success, lag, data coverage, last run and last error."""
     now = now or timezone.now()
-    runs = IngestionRun.objects.all()
-    last_run = _latest(runs)
-    last_success = _latest(runs.filter(status=RunStatus.SUCCEEDED))
-    last_error = _latest(runs.filter(status=RunStatus.FAILED))
-    through = dict(
-        runs.filter(status=RunStatus.SUCCEEDED, source__isnull=False)
-        .values_list("source_id")
-        .annotate(Max("data_end"))
-    )
+    last_run = _latest()
+    last_success = _latest(RunStatus.SUCCEEDED)
+    last_error = _latest(RunStatus.FAILED)
+    with connection.cursor() as cursor:
+        cursor.execute(_DATA_THROUGH, [RunStatus.SUCCEEDED])
+        through = dict(cursor.fetchall())
     result = []
     for source in Source.objects.order_by("name"):
         success = last_success.get(source.pk)
