@@ -12,6 +12,15 @@ from .credentials import invalid_names
 from .models import GpuPrice, Source
 from .push import issue_token
 
+# Kinds whose deliveries have one shape whatever is chosen: a mismatch could only fail every
+# poll, so the form refuses it. Folders and S3 prefixes hold any format.
+FORMAT_OF_KIND = {
+    Source.Location.BIGQUERY: "gcp",
+    Source.Location.PROMETHEUS: "prometheus",
+    Source.Location.EXPORTER: "dcgm",
+    Source.Location.PUSH: "jsonl",
+}
+
 
 class SourceForm(forms.ModelForm):
     format = forms.ChoiceField(choices=[(name, name) for name in sorted(FORMATS)])
@@ -39,6 +48,15 @@ class SourceForm(forms.ModelForm):
         if problems:
             raise forms.ValidationError(problems)
         return refs
+
+    def clean(self):
+        cleaned = super().clean()
+        kind, fmt = cleaned.get("location_kind"), cleaned.get("format")
+        required = FORMAT_OF_KIND.get(kind)
+        if required and fmt and fmt != required:
+            label = Source.Location(kind).label
+            self.add_error("format", f"a source of kind {label!r} delivers {required!r}")
+        return cleaned
 
 
 @admin.register(Source)

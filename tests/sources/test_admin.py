@@ -13,7 +13,7 @@ from costapp.sources.models import Source
 pytestmark = pytest.mark.django_db
 
 
-def _form(refs) -> SourceForm:
+def _form(refs="{}", **fields) -> SourceForm:
     return SourceForm(
         data={
             "name": "cur",
@@ -24,8 +24,31 @@ def _form(refs) -> SourceForm:
             "options": "{}",
             "schedule_minutes": 60,
             "enabled": True,
+            **fields,
         }
     )
+
+
+@pytest.mark.parametrize(
+    ("kind", "wrong", "right"),
+    [
+        ("bigquery", "focus", "gcp"),
+        ("prometheus", "dcgm", "prometheus"),
+        ("exporter", "prometheus", "dcgm"),
+        ("push", "otel", "jsonl"),
+    ],
+)
+def test_a_kind_with_one_delivery_shape_takes_only_its_format(kind, wrong, right):
+    refused = _form(location_kind=kind, format=wrong)
+    assert not refused.is_valid()
+    assert refused.errors["format"][0].endswith(f"delivers '{right}'")
+    assert _form(location_kind=kind, format=right).is_valid()
+
+
+def test_folders_and_s3_prefixes_take_any_format():
+    for fmt in ("focus", "cur2", "dcgm", "jsonl", "nvidia-smi"):
+        assert _form(format=fmt).is_valid(), fmt
+        assert _form(format=fmt, location_kind="local", location="/data").is_valid(), fmt
 
 
 def test_credentials_must_be_environment_variable_names_not_secrets():
