@@ -33,6 +33,14 @@ def affixes(currency: str) -> tuple[str, str]:
     return (symbol, "") if symbol else ("", f" {currency}")
 
 
+def written_in(text: str, currency: str) -> str:
+    """An amount already formatted ("-12.34", or a chart's "%{y:,.2f}") written in `currency`,
+    the sign first: "-$12.34", "-12.34 CHF", "$%{y:,.2f}"."""
+    prefix, suffix = affixes(currency or DEFAULT_CURRENCY)
+    sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
+    return f"{sign}{prefix}{digits}{suffix}"
+
+
 def quantize(amount: Decimal) -> Decimal:
     return amount.quantize(QUANTUM, rounding=ROUND_HALF_EVEN)
 

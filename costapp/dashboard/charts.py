@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import plotly.graph_objects as go
 
-from costapp.money import affixes
+from costapp.money import affixes, written_in
 
 from .selectors import UNOWNED, UnitCost
 
@@ -46,18 +46,12 @@ def _money_axis(currency: str, **extra) -> dict:
     return dict(tickprefix=prefix, ticksuffix=suffix, separatethousands=True, **extra)
 
 
-def _hover_money(currency: str, value: str) -> str:
-    """A hover template's amount in `currency`, e.g. "$%{y:,.2f}" or "%{y:,.2f} CHF"."""
-    prefix, suffix = affixes(currency)
-    return f"{prefix}{value}{suffix}"
-
-
 def daily_cost(daily: dict[str, dict[date, Decimal]], currency: str) -> dict:
     """Stacked daily cost: one bar segment per team, then idle / unmeasured / unallocated."""
     days = sorted({day for series in daily.values() for day in series})
     teams = sorted(name for name in daily if name not in UNOWNED_COLOURS)
     order = teams + [name for name in UNOWNED.values() if name in daily]
-    amount = _hover_money(currency, "%{y:,.2f}")
+    amount = written_in("%{y:,.2f}", currency)
     fig = go.Figure()
     for index, name in enumerate(order):
         colour = UNOWNED_COLOURS.get(name) or PALETTE[index % len(PALETTE)]
@@ -87,7 +81,7 @@ def cost_per_million(rows: list[UnitCost], label: str, currency: str) -> dict:
         (row for row in rows if row.per_million_tokens is not None),
         key=lambda row: row.per_million_tokens,
     )
-    amount = _hover_money(currency, "%{x:,.2f}")
+    amount = written_in("%{x:,.2f}", currency)
     fig = go.Figure(
         go.Bar(
             orientation="h",
@@ -124,7 +118,7 @@ def unit_cost_over_time(periods: list[dict], label: str, grain: str, currency: s
             series.setdefault(row[label] or "(shared costs)", []).append(row)
     periods_shown = {row["period"] for rows in series.values() for row in rows}
     dtick = _MIN_DTICK.get(grain) if len(periods_shown) <= 14 else None
-    amount = _hover_money(currency, "%{y:,.4f}")
+    amount = written_in("%{y:,.4f}", currency)
     fig = go.Figure()
     for index, (name, rows) in enumerate(sorted(series.items())):
         fig.add_scatter(

@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from django import template
 
 from costapp.core.access import is_finance
-from costapp.money import DEFAULT_CURRENCY, affixes
+from costapp.money import DEFAULT_CURRENCY, written_in
 
 register = template.Library()
 register.filter("is_finance", is_finance)
@@ -26,14 +26,7 @@ def money(amount: Decimal | None, currency: str = DEFAULT_CURRENCY) -> str:
     """
     if amount is None:
         return "—"
-    return _in_currency(amount_2dp(amount), currency)
-
-
-def _in_currency(text: str, currency: str) -> str:
-    """A signed plain amount ("-12.34") written in `currency`: "-$12.34", "-12.34 CHF"."""
-    prefix, suffix = affixes(currency or DEFAULT_CURRENCY)
-    sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
-    return f"{sign}{prefix}{digits}{suffix}"
+    return written_in(amount_2dp(amount), currency)
 
 
 @register.filter
@@ -55,7 +48,7 @@ def unit_money(amount: Decimal | None, currency: str = DEFAULT_CURRENCY) -> str:
     if amount == 0 or abs(amount) >= CENT:
         return money(amount, currency)
     digits = f"{abs(amount):.3e}"  # 4 significant digits, then back to plain notation
-    return _in_currency(f"{'-' if amount < 0 else ''}{Decimal(digits):f}", currency)
+    return written_in(f"{'-' if amount < 0 else ''}{Decimal(digits):f}", currency)
 
 
 @register.filter
