@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from costapp.ingest.formats import FORMATS
 from costapp.ingest.models import IngestionRun
 
+from . import bigquery, exporter, prometheus, push
 from .credentials import invalid_names
 from .models import GpuPrice, Source
 from .push import issue_token
@@ -15,10 +16,10 @@ from .push import issue_token
 # Kinds whose deliveries have one shape whatever is chosen: a mismatch could only fail every
 # poll, so the form refuses it. Folders and S3 prefixes hold any format.
 FORMAT_OF_KIND = {
-    Source.Location.BIGQUERY: "gcp",
-    Source.Location.PROMETHEUS: "prometheus",
-    Source.Location.EXPORTER: "dcgm",
-    Source.Location.PUSH: "jsonl",
+    Source.Location.BIGQUERY: bigquery.FORMAT,
+    Source.Location.PROMETHEUS: prometheus.FORMAT,
+    Source.Location.EXPORTER: exporter.FORMAT,
+    Source.Location.PUSH: push.FORMAT,
 }
 
 

@@ -30,6 +30,7 @@ from costapp.ingest.files import InputFile
 from . import credentials
 from .deliveries import Delivery
 
+FORMAT = "gcp"  # billing export rows, whatever format a source names
 TABLE = re.compile(r"^[A-Za-z0-9_\-]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_\-$]+$")
 PAGE_SIZE = 10_000
 

@@ -26,6 +26,7 @@ from costapp.ingest.files import InputFile
 from . import credentials
 from .deliveries import Delivery
 
+FORMAT = "prometheus"  # query_range answers, parsed by costapp.ingest.prometheus
 METRICS = (
     "DCGM_FI_DEV_GPU_UTIL",
     "DCGM_FI_PROF_GR_ENGINE_ACTIVE",

@@ -19,6 +19,7 @@ from costapp.ingest.runs import ingest
 from .models import Source
 
 TOKEN_PREFIX = "ilp_"
+FORMAT = "jsonl"  # a batch is our request schema, whatever format the source names
 
 
 def _digest(token: str) -> str:
@@ -70,7 +71,7 @@ def ingest_batch(source: Source, records: list[dict]) -> IngestionRun:
     body = "\n".join(json.dumps(record, separators=(",", ":")) for record in records)
     name = f"push:{source.name}"
     run = ingest(
-        [InputFile.from_bytes(name, body.encode())], "jsonl", source=source, location="push"
+        [InputFile.from_bytes(name, body.encode())], FORMAT, source=source, location="push"
     )
     if run.status == RunStatus.FAILED:
         # Line n of the batch file is record n-1; the column is the record's field.

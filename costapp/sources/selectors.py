@@ -139,18 +139,7 @@ def loaded_bills(limit: int = 100) -> list[LoadedBillRow]:
     with connection.cursor() as cursor:
         cursor.execute(LOADED_BILLS, [limit])
         found = cursor.fetchall()
+    # The query's columns are the dataclass's fields in order; streams get their source names.
     return [
-        LoadedBillRow(
-            provider=provider,
-            billing_account_id=account,
-            period=period,
-            currency=currency,
-            streams=sorted(names.get(stream, stream) for stream in streams),
-            sub_accounts=sub_accounts,
-            rows=rows,
-            billed_cost=billed,
-            effective_cost=effective,
-            held_twice=held_twice,
-        )
-        for provider, account, period, currency, streams, sub_accounts, rows, billed, effective, held_twice in found
+        LoadedBillRow(*row[:4], sorted(names.get(s, s) for s in row[4]), *row[5:]) for row in found
     ]
