@@ -1,8 +1,9 @@
 """Catalogue of GPU instance types: instance type -> (GPU model, GPUs per instance).
 
-Covers the AWS, Google Cloud, Azure and Oracle Cloud (OCI) GPU families users run inference on. Keys are the
-providers' own spellings; lookups are case-insensitive. `find_instance_type` spots one of them
-inside free text (a FOCUS ResourceType, a SKU, a charge description or a tag value).
+Covers the AWS, Google Cloud, Azure and Oracle Cloud (OCI) GPU families users run inference
+on. Keys are the providers' own spellings; lookups are case-insensitive. `find_instance_type`
+spots one of them inside free text (a FOCUS ResourceType, a SKU, a charge description or a tag
+value).
 """
 
 from __future__ import annotations
