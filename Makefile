@@ -20,7 +20,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,local]'
 	touch $(STAMP)
 
+# var/dev-mode: manage.py run by hand in this checkout uses the development key (manage.py).
 venv: $(STAMP)
+	@mkdir -p var && touch var/dev-mode
 
 # Headless Chromium for the browser tests, from the system's packages (never a downloaded build).
 browser:

@@ -12,7 +12,8 @@ app = Celery("costapp")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# celery beat: every minute, start the sources whose own schedule (schedule_minutes) is due;
+# celery beat: every minute, mark failed the ingestion runs whose process died and start the
+# sources whose own schedule (schedule_minutes) is due (theirs included);
 # every 5 minutes, attribute late data (pushed batches, files ingested by command); daily,
 # refresh GPU list prices and forget request ids past their retention window.
 CELERY_BEAT_SCHEDULE = {

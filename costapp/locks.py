@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.db import connection
+from django.db import DatabaseError, connection
 
 
 @contextmanager
@@ -24,3 +24,19 @@ def try_advisory_lock(namespace: int, key: int) -> Iterator[bool]:
         if got:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [namespace, key])
+
+
+def hold_session_lock(namespace: int, key: int) -> None:
+    """Take the session lock, waiting for it; it lasts until released or the session ends, so
+    another session finding it free knows its holder has finished or died."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [namespace, key])
+
+
+def release_session_lock(namespace: int, key: int) -> None:
+    """Release a lock hold_session_lock took. A session that is gone has already dropped it."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [namespace, key])
+    except DatabaseError:
+        pass

@@ -7,10 +7,12 @@ fall back to the project-local cluster that `python -m costapp.localdb start` re
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from importlib.util import find_spec
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -25,9 +27,12 @@ def _env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = _env_bool("DJANGO_DEBUG")
+# A deployment, as opposed to a developer's machine or the test suite: every protection that
+# needs TLS (HSTS, the https redirect, secure cookies) defaults to on here and off there.
+PRODUCTION = not DEBUG and not _env_bool("INFERENCE_LEDGER_DEV")
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG and not _env_bool("INFERENCE_LEDGER_DEV"):
+    if PRODUCTION:
         raise ImproperlyConfigured("SECRET_KEY must be set (or DJANGO_DEBUG=1 for development).")
     SECRET_KEY = "dev-only-insecure-key"
 ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
@@ -40,6 +45,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
+    "csp",
     "costapp.core",
     "costapp.ingest",
     "costapp.sources",
@@ -57,6 +64,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as axes asks: turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "costapp.urls"
@@ -99,8 +109,28 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
 ]
+# The login throttle (django-axes) checks first, then the ordinary user table.
+AUTHENTICATION_BACKENDS = [
+    "costapp.dashboard.lockout.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Five wrong passwords for one username from one address lock that pair out for
+# LOGIN_LOCKOUT_MINUTES (on /login/ and /admin/login/ alike); other users, and the same user
+# from elsewhere, log in as usual. A successful login clears the count.
+AXES_FAILURE_LIMIT = 5
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "costapp.dashboard.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "costapp.dashboard.lockout.client_address"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:overview"
 LOGOUT_REDIRECT_URL = "login"
@@ -126,10 +156,39 @@ STORAGES = {
 if DEBUG:
     STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 
-SESSION_COOKIE_SECURE = _env_bool(
-    "SECURE_COOKIES", not DEBUG and not _env_bool("INFERENCE_LEDGER_DEV")
-)
+# Transport security: on in production, off on a developer's plain-http machine. Each can be
+# turned off by its variable (e.g. SECURE_SSL_REDIRECT=0 for a stack reached over plain http).
+SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+# Load balancers probe over plain http and do not follow redirects.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if PRODUCTION else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SECURE_HSTS_PRELOAD = _env_bool("SECURE_HSTS_PRELOAD", PRODUCTION)
+# Behind a TLS-terminating proxy (BEHIND_PROXY=1), its X-Forwarded-Proto says whether the
+# client used https, and its X-Forwarded-For the client's address (costapp/dashboard/lockout.py).
+# Only set it when the proxy overwrites those headers: a client could otherwise forge them.
+BEHIND_PROXY = _env_bool("BEHIND_PROXY")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
+
+# Content-Security-Policy (django-csp 4): scripts only from our static files (plotly included),
+# no inline script anywhere. plotly.js writes <style> rules of its own (hover labels, modebar)
+# at run time, so styles also allow 'unsafe-inline'; style cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # Celery: Redis when CELERY_BROKER_URL is set; otherwise tasks run in-process on the same code.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
@@ -141,9 +200,26 @@ CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
 # One Redis may serve several deployments (or test runs): each keeps to its own queue.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE") or "celery"
 CELERY_TIMEZONE = "UTC"
+# A task taken by a worker that died unacked goes back to its queue after the visibility
+# timeout (Redis' default: an hour). It must exceed the longest hard time limit (30 min:
+# ingest_source, attribute_pending, recompute_all, prune_request_ids in costapp/*/tasks.py) and
+# the longest retry countdown (30 min, refresh_gpu_prices), or a task still running, or waiting
+# for its countdown, would also be handed to a second worker: 35 min. A worker child that dies
+# (OOM, SIGKILL, a hard time limit) has its acks_late task rejected and requeued at once
+# (TASK_REJECT_ON_WORKER_LOST); only a whole worker killed leaves its tasks for this timeout.
+# tests/sources/test_dead_runs.py checks the two stay coherent.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", str(35 * 60))),
+}
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 
 # Request ids are remembered this long for counting each request once (costapp/ingest/retention.py).
 REQUEST_ID_RETENTION_DAYS = int(os.environ.get("REQUEST_ID_RETENTION_DAYS", "45"))
+
+# The plausible window for every timestamp read from input (costapp/core/limits.py): from
+# INPUT_TIME_MIN (ISO 8601 date) to INPUT_TIME_AHEAD_DAYS ahead of now.
+INPUT_TIME_MIN = os.environ.get("INPUT_TIME_MIN", "2000-01-01")
+INPUT_TIME_AHEAD_DAYS = int(os.environ.get("INPUT_TIME_AHEAD_DAYS", "366"))
 
 # Mail: EMAIL_URL like smtp://user:pass@host:587?tls=1, or the individual EMAIL_* settings.
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -306,3 +306,70 @@ def test_beat_starts_with_the_four_periodic_entries(stack, tmp_path):
         "refresh-gpu-prices": (refresh_gpu_prices.name, 86400.0),
         "prune-request-ids": (prune_request_ids.name, 86400.0),
     }
+
+
+def test_a_task_of_a_worker_killed_mid_task_is_redelivered_to_the_next_worker(stack, tmp_path):
+    # Its own Redis database and queue: kombu keeps one set of unacked messages per database,
+    # and this test's short visibility timeout must restore only its own.
+    url = REDIS_URL.rsplit("/", 1)[0] + "/14"
+    queue = f"{stack.queue}-redelivery"
+    visibility = 3
+    env = {
+        **stack.env,
+        "CELERY_BROKER_URL": url,
+        "CELERY_RESULT_BACKEND": url,
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "CELERY_VISIBILITY_TIMEOUT": str(visibility),
+    }
+    client = Celery("costapp-test-redelivery", set_as_current=False)
+    client.conf.update(broker_url=url, result_backend=url, task_default_queue=queue)
+    own = Stack(queue=queue, env=env, client=client)
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    lines = (request_line(f"r-{n}") for n in range(150_000))  # seconds of work to be killed in
+    (folder / "big.jsonl").write_text("\n".join(lines) + "\n")
+    source = Source.objects.create(
+        name="big", format="jsonl", location_kind=Source.Location.LOCAL, location=str(folder)
+    )
+    workers: list[Worker] = []
+
+    def start(name: str) -> Worker:
+        log = tmp_path / f"{name}.log"
+        command = [
+            *("-A", "costapp", "worker", "--pool=solo", "--concurrency=1"),
+            *(f"--queues={queue}", f"--hostname={queue}@{name}"),
+            *("--without-gossip", "--without-mingle"),
+        ]
+        workers.append(Worker(name=name, process=start_celery(own, log, *command), log=log))
+        return workers[-1]
+
+    try:
+        result = client.send_task(ingest_source.name, args=[source.pk], queue=queue)
+        first = start("first")
+        wait_for(
+            lambda: IngestionRun.objects.filter(source=source, status=RunStatus.RUNNING).exists(),
+            first,
+            "the first worker to start ingesting",
+        )
+        first.process.send_signal(signal.SIGKILL)  # no warm shutdown: the message stays unacked
+        first.process.wait()
+        time.sleep(visibility + 1)  # the message is now past its visibility timeout
+
+        second = start("second")
+        stored = wait_for(
+            lambda: IngestionRun.objects.filter(source=source, status=RunStatus.SUCCEEDED).first(),
+            second,
+            "the task redelivered to the second worker",
+        )
+
+        assert result.get(timeout=WAIT) == [stored.pk]
+        assert stored.rows_stored == 150_000
+        assert f"{ingest_source.name}[{result.id}] received" in second.output()
+    finally:
+        for worker in workers:
+            stop(worker.process)
+        client.close()
+        broker = redis.Redis.from_url(url)
+        for key in broker.scan_iter(match=f"*{queue}*"):
+            broker.delete(key)
+        broker.close()

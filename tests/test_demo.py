@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import filecmp
+import io
 import json
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,13 +18,15 @@ from costapp.demo.dataset import generate_dataset
 from costapp.ingest import dcgm, jsonl
 from costapp.ingest.files import InputFile
 
-START = date(2026, 10, 1)  # a Thursday; the second L4 node is launched on day 4 at 10:27
+# Four days from Thursday 2026-10-01 00:00 UTC; the second L4 node is launched on day 4 at 10:27.
+END = datetime(2026, 10, 5, tzinfo=UTC)
+START = END - timedelta(days=4)
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
     outdir = tmp_path_factory.mktemp("demo")
-    generate_dataset(outdir, seed=7, start=START, days=4)
+    generate_dataset(outdir, seed=7, end=END, days=4)
     return outdir
 
 
@@ -33,8 +36,8 @@ def _bill(demo: Path) -> list[dict[str, str]]:
 
 
 def test_same_seed_gives_identical_files_and_another_seed_does_not(demo, tmp_path):
-    generate_dataset(tmp_path / "again", seed=7, start=START, days=4)
-    generate_dataset(tmp_path / "other", seed=8, start=START, days=4)
+    generate_dataset(tmp_path / "again", seed=7, end=END, days=4)
+    generate_dataset(tmp_path / "other", seed=8, end=END, days=4)
     for sub in ("billing", "telemetry", "requests"):
         names = sorted(p.name for p in (demo / sub).iterdir())
         match, mismatch, errors = filecmp.cmpfiles(
@@ -125,7 +128,7 @@ def test_requests_are_valid_jsonl_for_five_teams_eight_models_twelve_endpoints(d
 def test_a_month_stays_within_the_demo_budget_of_requests():
     from costapp.demo.traffic import request_records
 
-    total = sum(1 for _ in request_records(7, START, 30))
+    total = sum(1 for _ in request_records(7, START, START + timedelta(days=30)))
     assert 100_000 < total <= 300_000
 
 
@@ -139,7 +142,8 @@ def test_demo_loads_through_ingestion_conserves_cost_and_is_idempotent(tmp_path)
     from costapp.ingest.models import CostLine, IngestionRun, RunStatus
     from costapp.sources.selectors import freshness
 
-    first = load_demo(tmp_path / "demo", seed=7, start=START, days=2, fresh=False)
+    end = START + timedelta(days=2)
+    first = load_demo(tmp_path / "demo", seed=7, end=end, days=2, fresh=False)
     assert first.failures == [] and first.runs == {RunStatus.SUCCEEDED: 5}
     assert first.gpu_resources == 6 and first.allocations
     billed = CostLine.objects.aggregate(a=Sum("effective_cost"))["a"]
@@ -156,7 +160,7 @@ def test_demo_loads_through_ingestion_conserves_cost_and_is_idempotent(tmp_path)
     assert all(f.last_success_at and not f.failing for f in by_source.values())
     assert by_source["demo-requests"].data_through.date() == date(2026, 10, 2)
 
-    again = load_demo(tmp_path / "demo", seed=7, start=START, days=2, fresh=False)
+    again = load_demo(tmp_path / "demo", seed=7, end=end, days=2, fresh=False)
     assert again.runs == {RunStatus.SKIPPED: 5}
     assert again.allocations == first.allocations
     assert CostLine.objects.aggregate(a=Sum("effective_cost"))["a"] == billed
@@ -171,12 +175,138 @@ def test_a_demo_stored_before_demo_sources_existed_is_replaced_not_counted_twice
     from costapp.ingest.models import CostLine
     from costapp.ingest.runs import ingest
 
-    files = generate_dataset(tmp_path / "demo", seed=7, start=START, days=1)
+    files = generate_dataset(tmp_path / "demo", seed=7, end=START + timedelta(days=1), days=1)
     for path in files.billing:  # as the loader once did: no source, location = the file
         ingest([InputFile.from_path(path)], "focus", location=str(path.resolve()))
     once = CostLine.objects.aggregate(a=Sum("effective_cost"))["a"]
 
-    load_demo(tmp_path / "demo", seed=7, start=START, days=1, fresh=False)
+    load_demo(tmp_path / "demo", seed=7, end=START + timedelta(days=1), days=1, fresh=False)
 
     assert CostLine.objects.aggregate(a=Sum("effective_cost"))["a"] == once
     assert not CostLine.objects.filter(run__source__isnull=True).exists()
+
+
+def test_the_window_ends_at_the_given_hour_and_whole_days_carry_storage(tmp_path):
+    end = datetime(2026, 10, 3, 14, tzinfo=UTC)
+    files = generate_dataset(tmp_path, seed=7, end=end, days=2)
+    start = end - timedelta(days=2)
+
+    with files.billing[0].open(newline="") as handle:
+        lines = list(csv.DictReader(handle))
+    parse = lambda text: datetime.fromisoformat(text.replace("Z", "+00:00"))  # noqa: E731
+    assert min(parse(line["ChargePeriodStart"]) for line in lines) == start
+    assert max(parse(line["ChargePeriodEnd"]) for line in lines) == end
+    # S3 posts a day's storage once the day is over: only 2 October lies wholly inside.
+    storage = {line["ChargePeriodStart"] for line in lines if line["ServiceCategory"] == "Storage"}
+    assert storage == {"2026-10-02T00:00:00Z"}
+
+    assert [p.name for p in files.requests] == [
+        "requests-2026-10-01.jsonl",
+        "requests-2026-10-02.jsonl",
+        "requests-2026-10-03.jsonl",
+    ]
+    stamps = [row.ts for path in files.requests for row in jsonl.parse(InputFile.from_path(path))]
+    assert start <= min(stamps) and max(stamps) < end
+    assert max(stamps) >= end - timedelta(hours=1)  # the last hour is there, not a day short
+    samples = [row.ts for row in dcgm.parse(InputFile.from_path(files.telemetry[-1]))]
+    assert max(samples) == end - timedelta(minutes=5)
+
+
+def test_a_window_across_two_months_is_billed_one_file_per_period(tmp_path):
+    files = generate_dataset(tmp_path, seed=7, end=datetime(2026, 11, 1, 6, tzinfo=UTC), days=1)
+    assert [p.name for p in files.billing] == ["focus-2026-10.csv", "focus-2026-11.csv"]
+    for path in files.billing:
+        with path.open(newline="") as handle:
+            periods = {line["BillingPeriodStart"] for line in csv.DictReader(handle)}
+        assert periods == {f"{path.stem[6:]}-01T00:00:00Z"}
+
+
+def test_the_savings_plan_fee_carries_the_cost_category_the_demo_rule_matches(demo):
+    from costapp.demo.load import DEMO_RULES
+
+    fees = [line for line in _bill(demo) if line["ChargeCategory"] == "Purchase"]
+    assert len(fees) == 96
+    rule = DEMO_RULES[0]
+    assert all(json.loads(fee["Tags"]) == {rule["tag_key"]: rule["tag_value"]} for fee in fees)
+    others = [line for line in _bill(demo) if line["ChargeCategory"] != "Purchase"]
+    assert not any(rule["tag_key"] in json.loads(line["Tags"] or "{}") for line in others)
+
+
+def test_the_commands_refuse_an_end_that_is_not_a_date_on_the_hour(tmp_path):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="not on the hour"):
+        call_command("demo_data", str(tmp_path), "--end", "2026-10-05T14:30")
+    with pytest.raises(CommandError, match="expected YYYY-MM-DD"):
+        call_command("demo", "--end", "yesterday")
+
+
+def test_without_an_end_the_demo_data_runs_to_the_current_hour(tmp_path):
+    from django.core.management import call_command
+
+    from costapp.demo.dataset import current_hour
+
+    before = current_hour()
+    call_command("demo_data", str(tmp_path), "--days", "1", stdout=io.StringIO())
+    newest = sorted((tmp_path / "requests").iterdir())[-1]
+    stamps = [row.ts for row in jsonl.parse(InputFile.from_path(newest))]
+    assert before - timedelta(hours=1) <= max(stamps) < current_hour()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_the_demo_places_the_savings_plan_fee_and_little_stays_unallocated(tmp_path):
+    from django.db.models import Sum
+
+    from costapp.attribution.models import Allocation
+    from costapp.demo.load import load_demo
+    from costapp.ingest.models import CostLine
+
+    load_demo(tmp_path / "demo", seed=7, end=START + timedelta(days=2), days=2, fresh=False)
+
+    fee = CostLine.objects.filter(charge_category="Purchase").aggregate(b=Sum("billed_cost"))["b"]
+    billed = lambda **f: Allocation.objects.filter(**f).aggregate(b=Sum("billed_cost"))["b"]  # noqa: E731
+    total = billed()
+    assert fee > total / 3  # the fee is a third of the bill: it must not sit in "unallocated"
+    # The fee goes to the teams in proportion to their GPU cost, every hour, to the quantum.
+    assert billed(kind="shared", rule="gpu_cost") == fee
+    shared_teams = set(
+        Allocation.objects.filter(kind="shared", rule="gpu_cost").values_list("team", flat=True)
+    )
+    assert shared_teams == {"search", "assistant", "ads", "fraud", "research"}
+    assert billed(kind="shared", team="research", resource_id="arn:aws:s3:::il-demo-eval-sets")
+    # What stays unallocated is small, and it is the shared lines no rule covers: NAT egress
+    # and the untagged model-weights bucket.
+    unallocated = billed(kind="unallocated")
+    assert unallocated < total / 100
+    assert set(
+        Allocation.objects.filter(kind="unallocated").values_list("resource_id", flat=True)
+    ) == {"nat-0d3f5e7a9b1c2d4e6", "arn:aws:s3:::il-demo-model-weights"}
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_a_moved_window_replaces_the_demo_and_sources_report_the_age_of_its_data(tmp_path):
+    from django.db.models import Min, Sum
+
+    from costapp.demo.load import load_demo
+    from costapp.ingest.models import CostLine, UsageRollup
+    from costapp.sources.selectors import freshness
+
+    first_end = START + timedelta(days=1)
+    load_demo(tmp_path / "demo", seed=7, end=first_end, days=1, fresh=False)
+    later = first_end + timedelta(hours=5)
+    summary = load_demo(tmp_path / "demo", seed=7, end=later, days=1, fresh=False)
+
+    assert any("window moved" in note for note in summary.notes)
+    # Exactly the new window is stored: nothing of the old one lingers or counts twice.
+    lines = CostLine.objects.aggregate(s=Sum("billed_cost"), first=Min("charge_period_start"))
+    assert lines["first"] == later - timedelta(days=1)
+    files = sorted((tmp_path / "demo" / "requests").iterdir())
+    requests = sum(1 for path in files for _ in jsonl.parse(InputFile.from_path(path)))
+    assert UsageRollup.objects.aggregate(n=Sum("requests"))["n"] == requests
+
+    now = later + timedelta(minutes=30)
+    by_source = {row.source.name: row for row in freshness(now)}
+    assert by_source["demo-billing"].data_through == later
+    assert by_source["demo-billing"].lag == timedelta(minutes=30)

@@ -14,7 +14,8 @@ def _settings(env: dict[str, str], expr: str) -> subprocess.CompletedProcess:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DJANGO_DEBUG", "SECRET_KEY", "INFERENCE_LEDGER_DEV"}
+        if k not in {"DJANGO_DEBUG", "SECRET_KEY", "INFERENCE_LEDGER_DEV", "BEHIND_PROXY"}
+        and not k.startswith("SECURE_")
     }
     clean.update(env)
     clean.setdefault("DATABASE_URL", "postgres://u@127.0.0.1:5432/x")
@@ -61,3 +62,30 @@ def test_email_url_configures_smtp():
         "s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_HOST_USER, s.EMAIL_HOST_PASSWORD, s.EMAIL_USE_TLS",
     )
     assert result.stdout.strip() == "mail.example 2525 bob p@ss True"
+
+
+TRANSPORT = (
+    "s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS, "
+    "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_PROXY_SSL_HEADER"
+)
+
+
+def test_production_enforces_https_hsts_and_secure_cookies():
+    result = _settings({"SECRET_KEY": "k" * 50}, TRANSPORT + ", s.SECURE_REDIRECT_EXEMPT")
+    assert result.stdout.strip() == "True 31536000 True True True None ['^healthz$']"
+
+
+def test_development_leaves_plain_http_alone():
+    for env in ({"INFERENCE_LEDGER_DEV": "1"}, {"DJANGO_DEBUG": "1"}):
+        result = _settings(env, TRANSPORT)
+        assert result.stdout.strip() == "False 0 False False False None", env
+
+
+def test_behind_a_proxy_its_forwarded_proto_says_https():
+    result = _settings({"SECRET_KEY": "k" * 50, "BEHIND_PROXY": "1"}, "s.SECURE_PROXY_SSL_HEADER")
+    assert result.stdout.strip() == "('HTTP_X_FORWARDED_PROTO', 'https')"
+
+
+def test_a_stack_served_over_plain_http_can_turn_the_redirect_off():
+    result = _settings({"SECRET_KEY": "k" * 50, "SECURE_SSL_REDIRECT": "0"}, TRANSPORT)
+    assert result.stdout.strip() == "False 31536000 True True True None"

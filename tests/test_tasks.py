@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from celery.schedules import maybe_schedule
 from django.utils import timezone
 
 from costapp import celery_app
 from costapp.attribution.models import Allocation
-from costapp.attribution.tasks import attribute_pending
 from costapp.ingest.errors import TransientError
-from costapp.ingest.models import IngestionRun, RunStatus
+from costapp.ingest.files import InputFile
+from costapp.ingest.models import IngestionRun, RunStatus, SeenRequest
+from costapp.ingest.runs import ingest
 from costapp.ingest.tasks import (
     ingest_source,
     prune_request_ids,
@@ -58,9 +60,39 @@ def test_a_due_source_is_claimed_once_however_many_schedulers_ask(tmp_path):
     assert claim_due_sources(now + timedelta(minutes=60)) == [source.pk]
 
 
-def test_beat_runs_the_scheduler_every_minute():
-    entry = celery_app.conf.beat_schedule["run-due-sources"]
-    assert (entry["task"], entry["schedule"]) == (run_due_sources.name, 60.0)
+def _beat_entries():
+    """(name, interval, run) per beat entry: how often beat sends it, and running it as a worker
+    would receive it (by the registered name, with the entry's own arguments)."""
+    celery_app.loader.import_default_modules()
+    now = timezone.now()
+    for name, entry in celery_app.conf.beat_schedule.items():
+        task = celery_app.tasks.get(entry["task"])
+        assert task is not None, f"beat entry {name!r} names no registered task {entry['task']!r}"
+        interval = maybe_schedule(entry["schedule"]).remaining_estimate(now)
+        args, kwargs = entry.get("args", ()), entry.get("kwargs", {})
+        yield name, interval, lambda task=task, a=args, k=kwargs: task.apply(args=a, kwargs=k)
+
+
+def test_every_beat_entry_names_a_registered_task_that_runs(monkeypatch, tmp_path):
+    # The price refresh finds no Google credentials here, as on a deployment without GCP.
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "absent.json"))
+    entries = list(_beat_entries())
+    assert entries
+    for name, _, run in entries:
+        result = run()
+        assert result.successful(), f"{name}: {result.result!r}"
+
+
+def test_beat_polls_a_due_source_within_a_minute(tmp_path):
+    source = _source("due", tmp_path)
+    for name, interval, run in _beat_entries():
+        if name != "refresh-gpu-prices":  # the one entry that would reach out to Google
+            run()
+        if IngestionRun.objects.filter(source=source).exists():
+            # Sources are polled to the minute of their own schedule_minutes.
+            assert interval <= timedelta(minutes=1), name
+            return
+    pytest.fail("no beat entry polls a due source")
 
 
 def test_a_transient_s3_fault_is_retried_a_bounded_number_of_times(tmp_path, monkeypatch):
@@ -101,11 +133,35 @@ def test_a_disabled_or_deleted_source_does_nothing(tmp_path):
     assert ingest_source.delay(10**9).get() == []
 
 
-def test_beat_attributes_pending_runs_every_five_minutes_and_refreshes_prices_daily():
-    schedule = {e["task"]: e["schedule"] for e in celery_app.conf.beat_schedule.values()}
-    assert schedule[attribute_pending.name] == 300.0
-    assert schedule[refresh_gpu_prices.name] == 86400.0
-    assert schedule[prune_request_ids.name] == 86400.0
+def test_beat_attributes_data_ingested_by_hand_within_five_minutes(tmp_path):
+    builders.gpu_resource("i-1", gpus=1)
+    builders.cost_line("i-1", cost="4")
+    builders.samples("i-1", builders.hour(), ["0.5"])
+    (tmp_path / "r.jsonl").write_text(request_line("by-hand"))  # 2026-11-01T10:05Z on i-1
+    run = ingest([InputFile.from_path(tmp_path / "r.jsonl")], "jsonl")  # manage.py ingest's path
+    assert IngestionRun.objects.get(pk=run.pk).attributed_at is None
+    for name, interval, tick in _beat_entries():
+        if name != "refresh-gpu-prices":
+            tick()
+        if IngestionRun.objects.get(pk=run.pk).attributed_at is not None:
+            # The README's promise: new data recomputes its own hours within five minutes.
+            assert interval <= timedelta(minutes=5), name
+            assert Allocation.objects.filter(team="search").exists()
+            return
+    pytest.fail("no beat entry attributes data ingested by hand")
+
+
+def test_beat_forgets_request_ids_past_their_retention(settings, tmp_path):
+    settings.REQUEST_ID_RETENTION_DAYS = 1
+    (tmp_path / "r.jsonl").write_text(request_line("old"))  # long past a day
+    ingest([InputFile.from_path(tmp_path / "r.jsonl")], "jsonl")
+    for name, interval, tick in _beat_entries():
+        if name != "refresh-gpu-prices":
+            tick()
+        if not SeenRequest.objects.exists():
+            assert interval <= timedelta(days=1), name
+            return
+    pytest.fail("no beat entry forgets request ids")
 
 
 def test_a_successful_poll_attributes_the_hours_it_stored(tmp_path):

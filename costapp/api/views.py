@@ -12,7 +12,8 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from costapp.dashboard.explanation import explanation, parse_hour
+from costapp.dashboard.explanation import explanation
+from costapp.dashboard.params import ParamError, parse_hour
 from costapp.ingest.errors import TransientError
 from costapp.ingest.models import RunStatus
 from costapp.sources import push
@@ -47,7 +48,7 @@ def usage(request) -> JsonResponse:
         response["WWW-Authenticate"] = 'Bearer realm="inference-ledger"'
         return response
     try:
-        payload = json.loads(request.body)
+        payload = push.parse_body(request.body)
     except RequestDataTooBig:
         return _error(413, "batch too large; send fewer records per request")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -77,7 +78,8 @@ def explain(request) -> JsonResponse:
     """GET /api/v1/explain?team=<slug>&hour=<ISO 8601>[&currency=EUR]: one team's allocations
     in one hour, in one currency as on the page: `currency` when the team has cost in it then,
     else its biggest. `currencies` lists every one it has, so a client can ask for the others;
-    totals are never summed across them."""
+    totals are never summed across them. For a team lead, figures that would reveal one other
+    team's are null, with the reason in `withheld` (docs/ARCHITECTURE.md)."""
     if not request.user.is_authenticated:
         return _error(401, "log in first; this API uses the dashboard's session")
     team = request.GET.get("team", "").strip()
@@ -85,8 +87,8 @@ def explain(request) -> JsonResponse:
         return _error(400, "team is required", field="team")
     try:
         hour = parse_hour(request.GET.get("hour", ""))
-    except ValueError:
-        return _error(400, "hour must be ISO 8601, e.g. 2026-10-01T14:00Z", field="hour")
+    except ParamError as error:
+        return _error(400, f"{error.field}: {error.message}", field=error.field)
     found = explanation(request.user, team, hour, request.GET.get("currency"))
     if found is None:
         # The same answer as for a team that does not exist: leads learn no other team's name.
@@ -98,5 +100,6 @@ def explain(request) -> JsonResponse:
         "currencies": found.currencies,
         "allocations": found.entries,
         "totals": found.totals,
+        "idle_shared_withheld": found.idle_withheld,
     }
     return JsonResponse(body, encoder=LedgerEncoder)

@@ -20,8 +20,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from .models import Allocation, AttributionPolicy, CostRule
-from .rules import RulePreview, preview_rules
+from costapp.core import limits
+
+from . import audit
+from .forms import CostRuleForm
+from .models import Allocation, AttributionPolicy, ConfigChange, CostRule, PeriodEvent
+from .rules import MAX_PREVIEW_DAYS, RulePreview, preview_rules
 
 
 class RecomputesAttribution(admin.ModelAdmin):
@@ -41,14 +45,19 @@ class RecomputesAttribution(admin.ModelAdmin):
         )  # fmt: skip
 
     def save_model(self, request, obj, form, change) -> None:
+        old = audit.snapshot(type(obj).objects.get(pk=obj.pk)) if change and obj.pk else None
         super().save_model(request, obj, form, change)
+        audit.record("change" if change else "add", obj, by=request.user.get_username(), old=old)
         self._recompute_after_commit(request)
 
     def delete_model(self, request, obj) -> None:
+        audit.record("delete", obj, by=request.user.get_username(), old=audit.snapshot(obj))
         super().delete_model(request, obj)
         self._recompute_after_commit(request)
 
     def delete_queryset(self, request, queryset) -> None:
+        for obj in queryset:
+            audit.record("delete", obj, by=request.user.get_username(), old=audit.snapshot(obj))
         super().delete_queryset(request, queryset)
         self._recompute_after_commit(request)
 
@@ -61,13 +70,16 @@ class AttributionPolicyAdmin(RecomputesAttribution):
 def _day(value: str | None) -> datetime | None:
     """A YYYY-MM-DD query parameter as midnight UTC; anything else counts as not given."""
     try:
-        return datetime.combine(date.fromisoformat(value or ""), time(), tzinfo=UTC)
+        day = datetime.combine(date.fromisoformat(value or ""), time(), tzinfo=UTC)
     except ValueError:
         return None
+    # A day outside the plausible window (9999-12-31) would overflow the day after it.
+    return day if limits.check_time(day) is None else None
 
 
 @admin.register(CostRule)
 class CostRuleAdmin(RecomputesAttribution):
+    form = CostRuleForm
     list_display = ["priority", "name", "tag_key", "tag_value", "action", "team", "enabled"]
     list_editable = ["enabled"]
     ordering = ["priority", "id"]
@@ -124,6 +136,7 @@ class CostRuleAdmin(RecomputesAttribution):
             "opts": self.model._meta,
             "title": "Cost rule preview" + (f": {edited.name} (not saved)" if edited else ""),
             "preview": preview,
+            "max_days": MAX_PREVIEW_DAYS,
             "edited": edited,
             "last_day": preview.end - timedelta(microseconds=1) if preview.end else None,
         }
@@ -135,3 +148,46 @@ class AllocationAdmin(admin.ModelAdmin):
     list_display = ["hour", "resource_id", "kind", "team", "model", "endpoint", "amortized_cost"]
     list_filter = ["kind", "rule"]
     search_fields = ["team", "resource_id"]
+
+    # Computed by the engine: read-only for everyone, superusers included.
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record nobody edits by hand: computed or kept for the audit."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ConfigChange)
+class ConfigChangeAdmin(ReadOnlyAdmin):
+    list_display = ["at", "by", "action", "model", "object_repr", "fields_changed"]
+    list_filter = ["model", "action"]
+    search_fields = ["object_repr", "by", "object_id"]
+
+    @admin.display(description="old -> new")
+    def fields_changed(self, change: ConfigChange) -> str:
+        return "; ".join(
+            f"{name}: {old!r} -> {new!r}"
+            for name, (old, new) in audit.changed_fields(change).items()
+        )
+
+
+@admin.register(PeriodEvent)
+class PeriodEventAdmin(ReadOnlyAdmin):
+    list_display = ["month", "action", "at", "by", "reason"]
+    list_filter = ["action"]

@@ -130,3 +130,66 @@ class CostRule(models.Model):
     def clean(self) -> None:
         if self.source == RuleSource.TELEMETRY_LABEL and self.action != RuleAction.ASSIGN:
             raise ValidationError({"action": "a telemetry label rule can only assign"})
+
+
+class ClosedPeriod(models.Model):
+    """A month finance has closed: its allocations never change until finance reopens it.
+
+    `totals` is what was closed: per currency, the month's allocated amortized and billed cost,
+    and per bill (stream, provider, account, sub account, currency) the loaded totals, so a bill
+    restated after the close is shown with its delta against what was closed.
+    """
+
+    month = models.DateField(unique=True, help_text="first day of the month (UTC)")
+    closed_at = models.DateTimeField(auto_now_add=True)
+    closed_by = models.CharField(max_length=150, blank=True)
+    totals = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-month"]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} closed"
+
+
+class PeriodAction(models.TextChoices):
+    CLOSE = "close", "Closed"
+    REOPEN = "reopen", "Reopened"
+
+
+class PeriodEvent(models.Model):
+    """The record of every close and reopen: who, when, why, and the totals at that moment."""
+
+    month = models.DateField()
+    action = models.CharField(max_length=8, choices=PeriodAction.choices)
+    at = models.DateTimeField(auto_now_add=True)
+    by = models.CharField(max_length=150, blank=True)
+    reason = models.TextField(blank=True)
+    totals = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.action} by {self.by or '?'}"
+
+
+class ConfigChange(models.Model):
+    """The audit trail of configuration that moves money (rules, policy, GPU inventory,
+    mappings): who changed what, when, and the values before and after."""
+
+    at = models.DateTimeField(auto_now_add=True)
+    by = models.CharField(max_length=150, blank=True)
+    model = models.CharField(max_length=100)  # app_label.ModelName
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=300)
+    action = models.CharField(max_length=8)  # add | change | delete
+    old = models.JSONField(null=True, blank=True)
+    new = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["model", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.by or '?'} {self.action} {self.object_repr}"

@@ -34,6 +34,8 @@ from .engine import run_attribution
 from .models import CostRule
 
 DEFAULT_DAYS = 30
+# The longest window a preview computes (in a web request, under the engine lock).
+MAX_PREVIEW_DAYS = 31
 
 # Busy GPU cost per winning rule: the rows MAPPED_LINES wrote for the resource-hours _winner
 # gave to a rule ("usage" placed, "unallocated" the unlabelled share). Shared rows on the same
@@ -102,6 +104,8 @@ class RulePreview:
     # Cost no rule decides, per currency: shared / non-GPU lines and busy GPU cost.
     unallocated_shared: dict[str, Amount] = field(default_factory=dict)
     unallocated_gpu_busy: dict[str, Amount] = field(default_factory=dict)
+    # The asked window was longer than MAX_PREVIEW_DAYS and was cut to its last days.
+    clamped: bool = False
 
 
 def default_window() -> tuple[datetime, datetime] | None:
@@ -127,6 +131,11 @@ def preview_rules(
         if window is None:
             return RulePreview(None, None)
         start, end = start or window[0], end or window[1]
+    # The dry run holds the engine lock while it computes: never over the whole history.
+    longest = timedelta(days=MAX_PREVIEW_DAYS)
+    clamped = end - start > longest
+    if clamped:
+        start = end - longest
     with transaction.atomic():
         edited_pk = None
         if edited is not None:
@@ -134,7 +143,7 @@ def preview_rules(
             draft = copy.copy(edited)
             draft.save()
             edited_pk = draft.pk
-        result = run_attribution(start, end)
+        result = run_attribution(start, end, respect_closed=False)
         params = {"start": result.start, "end": result.end}
         with connection.cursor() as cursor:
             gpu = _fetch(cursor, _GPU_BY_RULE, params)
@@ -145,7 +154,9 @@ def preview_rules(
         if edited_pk is not None and all(r.pk != edited_pk for r in rules):
             rules.append(CostRule.objects.get(pk=edited_pk))
         transaction.set_rollback(True)
-    return _assemble(result.start, result.end, rules, edited_pk, gpu, shared, gpu_unruled)
+    preview = _assemble(result.start, result.end, rules, edited_pk, gpu, shared, gpu_unruled)
+    preview.clamped = clamped
+    return preview
 
 
 def _fetch(cursor, sql: str, params: dict) -> dict[tuple, Amount]:

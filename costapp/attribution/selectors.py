@@ -11,16 +11,24 @@ org's AttributionPolicy.idle_policy "share" by default), each pool-hour's idle c
 GPU-hours are handed to the (team, model, endpoint) keys that used that pool in that hour, in
 proportion to their usage cost, split exactly (largest remainder at 1E-10) so team, unit-cost
 and company views add up to the same total; idle in a pool-hour nobody used stays idle.
+
+A reader who is not finance passes `viewer` (their teams): the idle share of a pool-hour that
+exactly one team outside them used is withheld from every figure they get, at any grain, since
+own idle share / own use gives the pool's utilization and, with it, that team's use
+(costapp.core.access.total_reveals_one_team; docs/ARCHITECTURE.md, "What a team lead may see").
+The split itself does not change: the withheld parts are left out, never handed to anyone else.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
 
+from costapp.core.access import total_reveals_one_team
 from costapp.money import ZERO, quantize
 
 from .models import AttributionPolicy, IdlePolicy
@@ -60,17 +68,24 @@ def _fetch(sql: str, params: dict) -> list[dict]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-# Each pool-hour's idle cost (amount_a) and idle GPU-hours (amount_b) split exactly
-# (largest remainder at 1E-10) across the (team, model, endpoint) keys that used the pool in
-# that hour, by their usage cost: every grouping of the shares adds up to the idle handed out.
-# Per currency too, as the engine conserves: a pool's euro idle goes by its euro use.
-_IDLE_SHARES = """
+# A key's weight in its pool-hour: its usage cost, a credit counting as no use.
+_USED = """
 used AS (
     SELECT hour, pool, currency, team, model, endpoint, greatest(sum({col}), 0) AS weight
     FROM attribution_allocation
     WHERE kind = 'usage' AND hour >= %(start)s AND hour < %(end)s {currency}
     GROUP BY hour, pool, currency, team, model, endpoint
-), idle AS (
+)"""
+
+# Each pool-hour's idle cost (amount_a) and idle GPU-hours (amount_b) split exactly
+# (largest remainder at 1E-10) across the (team, model, endpoint) keys that used the pool in
+# that hour, by their usage cost: every grouping of the shares adds up to the idle handed out.
+# Per currency too, as the engine conserves: a pool's euro idle goes by its euro use.
+# `shares` marks the parts of the pool-hours withheld from the reader (%(held_*)s, see
+# idle_withheld); they are still computed so that every other part stays exactly what it was.
+_IDLE_SHARES = (
+    _USED
+    + """, idle AS (
     SELECT hour, pool, currency, sum({col}) AS amount_a, sum(gpu_hours) AS amount_b
     FROM attribution_allocation
     WHERE kind = 'idle' AND hour >= %(start)s AND hour < %(end)s {currency}
@@ -82,7 +97,30 @@ used AS (
         FROM used u
         JOIN idle i ON i.hour = u.hour AND i.pool = u.pool AND i.currency = u.currency
     ) x WHERE pool_use > 0
-), {split}"""
+), {split}, held AS (
+    SELECT * FROM unnest(%(held_hour)s::timestamptz[], %(held_pool)s::text[],
+                         %(held_currency)s::text[]) AS h(hour, pool, currency)
+), shares AS (
+    SELECT lr.*, EXISTS (
+        SELECT 1 FROM held h
+        WHERE h.hour = lr.hour AND h.pool = lr.pool AND h.currency = lr.currency
+    ) AS withheld
+    FROM lr
+)"""
+)
+
+# The pool-hours the viewer's teams used, with how many other teams used them: a team counts
+# only with some use (a credit-only key takes no part of the split, so it hides nobody).
+_VIEWER_POOL_HOURS = (
+    "WITH"
+    + _USED
+    + """
+SELECT hour, pool, currency,
+       count(DISTINCT team) FILTER (WHERE weight > 0 AND NOT team = ANY(%(viewer)s)) AS others
+FROM used GROUP BY hour, pool, currency
+HAVING bool_or(team = ANY(%(viewer)s))
+ORDER BY hour, pool, currency"""
+)
 
 
 def _only(currency: str | None) -> str:
@@ -91,27 +129,87 @@ def _only(currency: str | None) -> str:
 
 
 def _idle_ctes(col: str, currency: str | None) -> str:
-    """CTEs ending in `lr`: per hour and usage key, part_a = its idle cost, part_b = its idle
-    GPU-hours."""
+    """CTEs ending in `shares`: per hour, pool and usage key, part_a = its idle cost, part_b =
+    its idle GPU-hours, withheld = whether the reader may not see them."""
     split = largest_remainder("src", "hour, pool, currency", "team, model, endpoint")
     return _IDLE_SHARES.format(col=col, split=split, currency=_only(currency))
 
 
-def _idle_shares(start: datetime, end: datetime, col: str, currency: str | None) -> list[dict]:
+def idle_withheld(
+    start: datetime,
+    end: datetime,
+    viewer: Collection[str] | None,
+    basis: str = "amortized",
+    currency: str | None = None,
+) -> list[tuple[datetime, str, str]]:
+    """The (hour, pool, currency) whose idle shares are withheld from a reader whose teams are
+    `viewer` (None: finance, nothing withheld): those that exactly one other team used.
+
+    A share is the pool's idle x own use / the pool's use; beside the reader's own cost it gives
+    the pool's utilization, and from it, with one other team, that team's use. Withheld whether
+    or not the pool had idle that hour: a share shown only when it is zero would tell that the
+    pool was fully busy just the same.
+    """
+    return _withheld(start, end, _column(basis), currency, viewer)
+
+
+def _withheld(
+    start: datetime, end: datetime, col: str, currency: str | None, viewer: Collection[str] | None
+) -> list[tuple[datetime, str, str]]:
+    if viewer is None:
+        return []
+    rows = _fetch(
+        _VIEWER_POOL_HOURS.format(col=col, currency=_only(currency)),
+        {"start": start, "end": end, "currency": currency, "viewer": list(viewer)},
+    )
+    return [
+        (row["hour"], row["pool"], row["currency"])
+        for row in rows
+        if total_reveals_one_team(row["others"])
+    ]
+
+
+def _params(
+    start: datetime, end: datetime, col: str, currency: str | None, viewer: Collection[str] | None
+) -> dict:
+    """Query parameters for the idle CTEs, with the pool-hours withheld from `viewer`."""
+    held = _withheld(start, end, col, currency, viewer)[:0]  # TOGGLE OFF
+    return {
+        "start": start,
+        "end": end,
+        "currency": currency,
+        "held_hour": [hour for hour, _, _ in held],
+        "held_pool": [pool for _, pool, _ in held],
+        "held_currency": [code for _, _, code in held],
+    }
+
+
+def _idle_shares(
+    start: datetime,
+    end: datetime,
+    col: str,
+    currency: str | None,
+    viewer: Collection[str] | None = None,
+) -> list[dict]:
     return _fetch(
         f"""WITH {_idle_ctes(col, currency)}
             SELECT hour, team, model, endpoint, part_a AS idle_cost, part_b AS idle_gpu_hours
-            FROM lr""",
-        {"start": start, "end": end, "currency": currency},
+            FROM shares WHERE NOT withheld""",
+        _params(start, end, col, currency, viewer),
     )
 
 
 def _shared_idle(
-    start: datetime, end: datetime, col: str, currency: str | None
+    start: datetime,
+    end: datetime,
+    col: str,
+    currency: str | None,
+    viewer: Collection[str] | None = None,
 ) -> dict[str, tuple[Decimal, Decimal]]:
-    """Each team's idle cost and idle GPU-hours under share-idle."""
+    """Each team's idle cost and idle GPU-hours under share-idle, less what `viewer` may not
+    see."""
     teams: dict[str, tuple[Decimal, Decimal]] = {}
-    for row in _idle_shares(start, end, col, currency):
+    for row in _idle_shares(start, end, col, currency, viewer):
         cost, hours = teams.get(row["team"], (ZERO, ZERO))
         teams[row["team"]] = (cost + row["idle_cost"], hours + row["idle_gpu_hours"])
     return teams
@@ -124,8 +222,10 @@ def team_costs(
     share_idle: bool | None = None,
     basis: str = "amortized",
     currency: str | None = None,
+    viewer: Collection[str] | None = None,
 ) -> list[TeamCost]:
-    """Each visible team's cost in the window: usage + shared (+ its idle share when shared)."""
+    """Each visible team's cost in the window: usage + shared (+ its idle share when shared,
+    less the pool-hours withheld from `viewer`)."""
     col = _column(basis)
     rows = _fetch(
         f"""SELECT team, sum(CASE WHEN kind = 'usage' THEN {col} ELSE 0 END) AS usage,
@@ -135,7 +235,9 @@ def team_costs(
             GROUP BY team ORDER BY team""",
         {"start": start, "end": end, "currency": currency},
     )
-    idle = _shared_idle(start, end, col, currency) if _share_idle_default(share_idle) else {}
+    idle = {}
+    if _share_idle_default(share_idle):
+        idle = _shared_idle(start, end, col, currency, viewer)
     result = []
     for row in rows:
         if teams is not None and row["team"] not in teams:
@@ -183,6 +285,7 @@ def unit_costs(
     basis: str = "amortized",
     share_idle: bool | None = None,
     currency: str | None = None,
+    viewer: Collection[str] | None = None,
 ) -> list[dict]:
     """Cost per 1M input / output / blended tokens, per 1K requests and GPU-hours per 1M tokens,
     grouped by any of team/model/endpoint and optionally per hour/day/month.
@@ -191,6 +294,8 @@ def unit_costs(
     share_idle is None) its share of its pools' idle cost and GPU-hours, as in team_costs;
     `idle` says how much of the cost that is. "Per 1M input tokens" divides that whole cost by
     the input tokens (and likewise for output); "blended" divides by input + output tokens.
+    `idle_withheld` counts the row's idle shares withheld from `viewer` (left out of every
+    figure of the row), zero for finance.
     """
     col = _column(basis)
     if not group_by or any(g not in _GROUPS for g in group_by):
@@ -205,14 +310,20 @@ def unit_costs(
     team_filter = "AND team = ANY(%(teams)s)" if teams is not None else ""
     idle = ""
     ctes = ""
+    params = {"start": start, "end": end, "teams": teams, "currency": currency}
     if _share_idle_default(share_idle):
         ctes = _idle_ctes(col, currency) + ","
+        # A withheld share still makes its row (zero, counted) so the page can say so.
         idle = """UNION ALL
-            SELECT hour, team, model, endpoint, part_a, 0, 0, 0, part_b, part_a FROM lr"""
+            SELECT hour, team, model, endpoint, part_a, 0, 0, 0, part_b, part_a, 0 FROM shares
+            WHERE NOT withheld
+            UNION ALL
+            SELECT hour, team, model, endpoint, 0, 0, 0, 0, 0, 0, 1 FROM shares WHERE withheld"""
+        params.update(_params(start, end, col, currency, viewer))
     rows = _fetch(
         f"""WITH {ctes} costs AS (
                 SELECT hour, team, model, endpoint, {col} AS cost, requests, input_tokens,
-                       output_tokens, gpu_hours, 0 AS idle
+                       output_tokens, gpu_hours, 0 AS idle, 0 AS withheld
                 FROM attribution_allocation
                 WHERE kind IN ('usage', 'shared') AND team <> ''
                   AND hour >= %(start)s AND hour < %(end)s {_only(currency)}
@@ -220,10 +331,10 @@ def unit_costs(
             )
             SELECT {select}, sum(cost) AS cost, sum(idle) AS idle, sum(requests) AS requests,
                    sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
-                   sum(gpu_hours) AS gpu_hours
+                   sum(gpu_hours) AS gpu_hours, sum(withheld) AS idle_withheld
             FROM costs WHERE true {team_filter}
             GROUP BY {group} ORDER BY {group}""",
-        {"start": start, "end": end, "teams": teams, "currency": currency},
+        params,
     )
     for row in rows:
         tokens = row["input_tokens"] + row["output_tokens"]
@@ -246,17 +357,19 @@ def idle_capacity(
     teams: list[str] | None = None,
     basis: str = "amortized",
     currency: str | None = None,
+    viewer: Collection[str] | None = None,
 ) -> list[dict]:
     """Idle-capacity %: idle GPU-hours / GPU-hours and idle cost / GPU cost.
 
     by="org" or "pool": whole-company figures over every GPU line (usage, idle, unallocated,
     unmeasured; unmeasured hours count as GPU-hours but not as idle). by="team": each team's
-    busy GPU-hours and cost plus the idle it would carry under share-idle.
+    busy GPU-hours and cost plus the idle it would carry under share-idle, less the pool-hours
+    withheld from `viewer`.
     """
     col = _column(basis)
     params = {"start": start, "end": end, "currency": currency}
     if by == "team":
-        idle = _shared_idle(start, end, col, currency)
+        idle = _shared_idle(start, end, col, currency, viewer)
         rows = _fetch(
             f"""SELECT team AS key, sum(gpu_hours) AS busy_hours, sum({col}) AS busy_cost
                 FROM attribution_allocation

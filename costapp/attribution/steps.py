@@ -11,6 +11,8 @@ from .splitsql import largest_remainder
 
 # A line is spread evenly over the hours its charge period touches: money.split(amount, [1]*n),
 # i.e. every hour gets floor(units / n) quanta and the first (units mod n) hours one more.
+# Only the window's hours are generated: a line whose charge period spans centuries (stored
+# before the entrance checks) costs the window's hours, not its n.
 LINES = """
 CREATE TEMP TABLE _lines ON COMMIT DROP AS
 SELECT c.id AS line_id, c.resource_id, c.billing_currency AS currency, c.pricing_category,
@@ -32,7 +34,9 @@ SELECT l.line_id, l.resource_id, l.currency, l.pricing_category, l.on_gpu,
            + (i < mod(abs(l.amortized) * 10000000000, l.n))::int) * 0.0000000001 AS amortized,
        sign(l.billed) * (div(abs(l.billed) * 10000000000, l.n)
            + (i < mod(abs(l.billed) * 10000000000, l.n))::int) * 0.0000000001 AS billed
-FROM _lines l CROSS JOIN LATERAL generate_series(0, l.n - 1) AS i
+FROM _lines l CROSS JOIN LATERAL generate_series(
+    greatest(0, floor(extract(epoch FROM %(start)s - l.h0) / 3600))::int,
+    least(l.n - 1, ceil(extract(epoch FROM %(end)s - l.h0) / 3600))::int) AS i
 WHERE l.h0 + i * interval '1 hour' >= %(start)s AND l.h0 + i * interval '1 hour' < %(end)s
 """
 

@@ -4,6 +4,8 @@
 minutes and ingestion enqueues it after a successful poll. `recompute_all` recomputes every
 hour after an edit that can move any of them (a cost rule, the policy, the GPU inventory or
 mappings). The engine is idempotent and takes an advisory lock, so overlapping calls do no harm.
+Both have time limits below the broker's visibility timeout (costapp/settings.py): at the soft
+one the engine records the window in hand as failed and stops, the later windows stay pending.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ retried_on_database_faults = shared_task(
     max_retries=3,
     retry_backoff=30,
     retry_jitter=True,
+    soft_time_limit=25 * 60,
+    time_limit=30 * 60,
 )
 
 

@@ -27,3 +27,16 @@ def visible_teams(user) -> QuerySet[Team]:
 def sees_whole_company(user) -> bool:
     """Whole-company figures (idle, unallocated, other teams) are for finance only."""
     return is_finance(user)
+
+
+def total_reveals_one_team(other_teams: int) -> bool:
+    """Whether a total is one other team's figure in disguise.
+
+    A total over a resource-hour (its cost, idle, busy, weight total, utilization), minus the
+    reader's own figures, leaves the sum of the other teams on it. With no other team that is
+    company overhead (idle, unallocated); with two or more it is a sum no single team can be
+    read from; with exactly one it *is* that team's cost, tokens or GPU time. Readers who are
+    not finance are shown a total only when this is False (docs/ARCHITECTURE.md, "What a team
+    lead may see").
+    """
+    return other_teams == 1

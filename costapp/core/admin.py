@@ -1,6 +1,18 @@
+"""Admin for teams and organisation roles, and the admin site's own name.
+
+The admin is where finance maintains the configuration (see costapp.core.roles for exactly
+what the Finance group may change); it carries the product's name, not Django's.
+"""
+
+from __future__ import annotations
+
 from django.contrib import admin
 
 from .models import Membership, OrgRole, Team
+
+admin.site.site_header = "Inference Ledger"
+admin.site.site_title = "Inference Ledger"
+admin.site.index_title = "Inference Ledger configuration"
 
 
 class MembershipInline(admin.TabularInline):

@@ -4,6 +4,11 @@ Figures are rendered in the browser by the plotly.js bundled with the plotly pac
 from our own static files (no CDN). Amounts become floats only here, rounded to the cent, since
 a chart draws pixels, not ledgers. Every figure is in one currency, named on its axis and in its
 hover text as the page's money filter writes it ("$1,234.57", "1,234.57 CHF").
+
+plotly.js reads a subset of HTML (<a href>, <b>, <br>...) in trace names, hover texts and axis
+labels, and team, model and endpoint names come from pushed or ingested data: every such string
+goes through `_text`, and hover templates name the trace with %{fullData.name} rather than
+pasting the name in, so a name can be neither markup nor a %{...} placeholder.
 """
 
 from __future__ import annotations
@@ -36,6 +41,11 @@ def _layout(**extra) -> dict:
     )
 
 
+def _text(value: str) -> str:
+    """`value` as plotly text: shown literally, whatever tags or entities it contains."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _cents(amount: Decimal) -> float:
     return float(round(amount, 2))
 
@@ -43,7 +53,7 @@ def _cents(amount: Decimal) -> float:
 def _money_axis(currency: str, **extra) -> dict:
     """An axis of amounts in `currency`: "$" before the ticks, or " CHF" after them."""
     prefix, suffix = affixes(currency)
-    return dict(tickprefix=prefix, ticksuffix=suffix, separatethousands=True, **extra)
+    return dict(tickprefix=_text(prefix), ticksuffix=_text(suffix), separatethousands=True, **extra)
 
 
 def daily_cost(daily: dict[str, dict[date, Decimal]], currency: str) -> dict:
@@ -51,16 +61,16 @@ def daily_cost(daily: dict[str, dict[date, Decimal]], currency: str) -> dict:
     days = sorted({day for series in daily.values() for day in series})
     teams = sorted(name for name in daily if name not in UNOWNED_COLOURS)
     order = teams + [name for name in UNOWNED.values() if name in daily]
-    amount = written_in("%{y:,.2f}", currency)
+    amount = _text(written_in("%{y:,.2f}", currency))
     fig = go.Figure()
     for index, name in enumerate(order):
         colour = UNOWNED_COLOURS.get(name) or PALETTE[index % len(PALETTE)]
         fig.add_bar(
-            name=name,
+            name=_text(name),
             x=[day.isoformat() for day in days],
             y=[_cents(daily[name].get(day, Decimal(0))) for day in days],
             marker_color=colour,
-            hovertemplate="%{x}<br>" + name + ": " + amount + "<extra></extra>",
+            hovertemplate="%{x}<br>%{fullData.name}: " + amount + "<extra></extra>",
         )
     fig.update_layout(
         _layout(
@@ -81,12 +91,12 @@ def cost_per_million(rows: list[UnitCost], label: str, currency: str) -> dict:
         (row for row in rows if row.per_million_tokens is not None),
         key=lambda row: row.per_million_tokens,
     )
-    amount = written_in("%{x:,.2f}", currency)
+    amount = _text(written_in("%{x:,.2f}", currency))
     fig = go.Figure(
         go.Bar(
             orientation="h",
             x=[_cents(row.per_million_tokens) for row in priced],
-            y=[row.key for row in priced],
+            y=[_text(row.key) for row in priced],
             marker_color=PALETTE[0],
             hovertemplate="%{y}: " + amount + " per 1M tokens<extra></extra>",
         )
@@ -95,7 +105,7 @@ def cost_per_million(rows: list[UnitCost], label: str, currency: str) -> dict:
         _layout(
             height=max(200, 34 * len(priced) + 60),
             xaxis=_money_axis(
-                currency, title=f"{currency} per 1M tokens, by {label}", gridcolor="#e5e7eb"
+                currency, title=_text(f"{currency} per 1M tokens, by {label}"), gridcolor="#e5e7eb"
             ),
             yaxis=dict(automargin=True),
         )
@@ -118,23 +128,25 @@ def unit_cost_over_time(periods: list[dict], label: str, grain: str, currency: s
             series.setdefault(row[label] or "(shared costs)", []).append(row)
     periods_shown = {row["period"] for rows in series.values() for row in rows}
     dtick = _MIN_DTICK.get(grain) if len(periods_shown) <= 14 else None
-    amount = written_in("%{y:,.4f}", currency)
+    amount = _text(written_in("%{y:,.4f}", currency))
     fig = go.Figure()
     for index, (name, rows) in enumerate(sorted(series.items())):
         fig.add_scatter(
-            name=name,
+            name=_text(name),
             mode="lines+markers" if len(rows) < 60 else "lines",
             x=[row["period"].isoformat() for row in rows],
             # Unit prices can be fractions of a cent: keep four decimals, not two.
             y=[float(round(row["cost_per_1m_tokens"], 4)) for row in rows],
             line=dict(color=PALETTE[index % len(PALETTE)], width=2),
-            hovertemplate="%{x}<br>" + name + ": " + amount + " per 1M tokens<extra></extra>",
+            hovertemplate="%{x}<br>%{fullData.name}: " + amount + " per 1M tokens<extra></extra>",
         )
     fig.update_layout(
         _layout(
             height=360,
             legend=dict(orientation="h", y=-0.15),
-            yaxis=_money_axis(currency, title=f"{currency} per 1M tokens", gridcolor="#e5e7eb"),
+            yaxis=_money_axis(
+                currency, title=_text(f"{currency} per 1M tokens"), gridcolor="#e5e7eb"
+            ),
             xaxis=dict(type="date", tickformat=_TICKS.get(grain), dtick=dtick),
         )
     )

@@ -7,7 +7,8 @@ Money is read one currency at a time (FOCUS BillingCurrency; nothing converts be
 page shows the currency it is asked for among those present, else the biggest.
 
 The idle view (separate, or shared back to the teams of each pool as OpenCost's share-idle
-does) comes from costapp.attribution.selectors, so pages and the API agree on every figure.
+does) comes from costapp.attribution.selectors, so pages and the API agree on every figure; a
+lead's idle shares leave out the pool-hours they share with exactly one other team.
 """
 
 from __future__ import annotations
@@ -141,6 +142,7 @@ class Overview:
     attributed: Decimal = ZERO
     idle_shared: Decimal = ZERO  # idle handed back to the teams (share-idle view only)
     idle_left: Decimal = ZERO  # idle of pool-hours nobody used, which stays the company's
+    idle_withheld: int = 0  # pool-hours whose idle share a lead may not see (share-idle only)
     by_kind: dict[str, Decimal] = field(default_factory=dict)
     gpu_cost: Decimal = ZERO
     idle_cost_pct: Decimal | None = None
@@ -266,7 +268,10 @@ def _with_idle_view(result: Overview, span: tuple[datetime, datetime]) -> None:
     """Team rows get their idle share and explain hour; totals follow the idle view."""
     teams = result.scope.team_list
     view = dict(share_idle=result.share_idle, basis=result.basis, currency=result.currency)
-    costs = attribution.team_costs(*span, teams, **view)
+    costs = attribution.team_costs(*span, teams, viewer=teams, **view)
+    if result.share_idle:
+        money = dict(basis=result.basis, currency=result.currency)
+        result.idle_withheld = len(attribution.idle_withheld(*span, teams, **money))
     idle = {cost.team: cost.idle for cost in costs}
     peaks = peak_hours(result.scope, span, result.basis, result.currency)
     result.teams = [

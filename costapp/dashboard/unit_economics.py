@@ -1,7 +1,9 @@
 """Unit economics for the /units/ page: cost per token and request over time, idle capacity.
 
 A thin read over costapp.attribution.selectors (unit_costs, idle_capacity) within what the user
-may see: team leads get their own teams' rows and team idle; pools and the org are for finance.
+may see: team leads get their own teams' rows and team idle, less the idle shares of pool-hours
+they share with exactly one other team (attribution.selectors.idle_withheld); pools and the org
+are for finance.
 One currency at a time, chosen as on the overview (costapp.dashboard.selectors.currencies).
 """
 
@@ -35,6 +37,8 @@ class Units:
     pools: list[dict] = field(default_factory=list)  # idle capacity per pool (finance)
     org: dict | None = None  # idle capacity of the whole company (finance)
     teams_idle: list[dict] = field(default_factory=list)  # idle each team carries if shared
+    # Pool-hours whose idle shares are left out of every figure here (leads only).
+    idle_withheld: int = 0
 
     @property
     def newest_periods(self) -> list[dict]:
@@ -71,13 +75,14 @@ def units(
     if bounds is None:
         return result
     teams = scope.team_list
-    money = dict(basis=basis, currency=result.currency)
+    money = dict(basis=basis, currency=result.currency, viewer=teams)
     common = dict(teams=teams, group_by=(by,), share_idle=share_idle, **money)
     result.summary = attribution.unit_costs(*bounds, **common)
     result.periods = attribution.unit_costs(*bounds, period=grain, **common)
     for row in (*result.summary, *result.periods):
         row["key"] = row[by]  # templates cannot index by a variable
     result.teams_idle = attribution.idle_capacity(*bounds, by="team", teams=teams, **money)
+    result.idle_withheld = len(attribution.idle_withheld(*bounds, **money))
     if scope.whole_company:
         result.pools = attribution.idle_capacity(*bounds, by="pool", **money)
         org = attribution.idle_capacity(*bounds, by="org", **money)

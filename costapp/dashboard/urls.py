@@ -2,11 +2,12 @@
 
 from django.urls import path
 
-from . import views
+from . import periods, views
 
 app_name = "dashboard"
 urlpatterns = [
     path("", views.overview, name="overview"),
     path("units/", views.unit_economics, name="units"),
     path("explain/", views.explain, name="explain"),
+    path("periods/", periods.periods, name="periods"),
 ]

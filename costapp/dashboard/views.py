@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
 from costapp.core.access import is_finance, sees_whole_company, visible_teams
 from costapp.sources.selectors import needing_attention
 
 from . import charts, selectors
-from .explanation import explanation, parse_hour
+from .explanation import explanation
+from .params import ParamError, parse_hour, parse_period
 from .unit_economics import DIMENSIONS, GRAINS, units
 
 
-def _date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None  # a mistyped date shows the whole period rather than an error page
+def _bad_request(request, error: ParamError) -> HttpResponse:
+    """A 400 page that names the query parameter and what to send instead."""
+    context = {"field": error.field, "message": error.message, "path": request.path}
+    return render(request, "dashboard/bad_request.html", context, status=400)
 
 
 def _choice(value: str | None, choices, default: str) -> str:
@@ -31,7 +29,11 @@ def _choice(value: str | None, choices, default: str) -> str:
 def overview(request):
     basis = _choice(request.GET.get("basis"), selectors.BASES, "amortized")
     share_idle = selectors.share_idle_param(request.GET.get("idle"))
-    start, end = _date(request.GET.get("start")), _date(request.GET.get("end"))
+    try:
+        period = parse_period(request.GET.get("start"), request.GET.get("end"))
+    except ParamError as error:
+        return _bad_request(request, error)
+    start, end = period.start, period.end
     currency = request.GET.get("currency")
     data = selectors.overview(
         request.user, basis, start, end, share_idle=share_idle, currency=currency
@@ -59,11 +61,15 @@ def overview(request):
 @login_required
 def unit_economics(request):
     basis = _choice(request.GET.get("basis"), selectors.BASES, "amortized")
+    try:
+        period = parse_period(request.GET.get("start"), request.GET.get("end"))
+    except ParamError as error:
+        return _bad_request(request, error)
     data = units(
         request.user,
         basis,
-        _date(request.GET.get("start")),
-        _date(request.GET.get("end")),
+        period.start,
+        period.end,
         by=_choice(request.GET.get("by"), DIMENSIONS, "team"),
         grain=_choice(request.GET.get("grain"), GRAINS, "day"),
         share_idle=selectors.share_idle_param(request.GET.get("idle")),
@@ -73,8 +79,8 @@ def unit_economics(request):
         "u": data,
         "currency": data.currency,
         "currencies": data.currencies,
-        "start": _date(request.GET.get("start")),
-        "end": _date(request.GET.get("end")),
+        "start": period.start,
+        "end": period.end,
         "grains": GRAINS,
         "dimensions": DIMENSIONS,
         "chart": charts.unit_cost_over_time(data.periods, data.by, data.grain, data.currency)
@@ -99,8 +105,8 @@ def explain(request):
     if team and hour_text:
         try:
             hour = parse_hour(hour_text)
-        except ValueError:
-            context["error"] = "Hour must be an ISO 8601 time, e.g. 2026-10-01T14:00Z."
+        except ParamError as error:
+            context["error"] = f"Hour: {error.message}."
             return render(request, "dashboard/explain.html", context, status=400)
         found = explanation(request.user, team, hour, request.GET.get("currency"))
         if found is None:

@@ -3,6 +3,11 @@
 Column names and order follow the official FOCUS 1.0 sample. The instance type is carried in
 ResourceType (FOCUS leaves it free text; AWS puts it in the ChargeDescription too), and the
 pool in Tags. Amounts keep up to 10 decimals, as real exports do.
+
+The Savings Plan's recurring fee belongs to no resource, so no resource tag reaches it. Finance
+teams label such charges with an AWS Cost Category, which AWS exports beside the resource tags
+(`costCategory/<name>`, as CUR names the column); the demo's rule for the fee
+(costapp.demo.load.DEMO_RULES) matches that label.
 """
 
 from __future__ import annotations
@@ -17,7 +22,16 @@ from pathlib import Path
 
 from costapp.money import QUANTUM
 
-from .fleet import P5, REGION, SAVINGS_PLAN_DISCOUNT, Instance, build_fleet, hours, is_running
+from .fleet import (
+    P5,
+    REGION,
+    SAVINGS_PLAN_DISCOUNT,
+    Instance,
+    build_fleet,
+    days_of,
+    hours,
+    is_running,
+)
 
 COLUMNS = (
     "AvailabilityZone BilledCost BillingAccountId BillingAccountName BillingCurrency "
@@ -129,6 +143,10 @@ def _instance_line(inst: Instance, hour: datetime, seed: int, spot: Decimal) -> 
     return _line(start, end, **values)
 
 
+# The Cost Category finance set up for charges no team's resource carries.
+SHARED_COST_CATEGORY = ("costCategory/shared-cost", "gpu-commitment")
+
+
 def _shared_lines(hour: datetime, seed: int, rng: random.Random) -> Iterator[dict[str, str]]:
     end = hour + timedelta(hours=1)
     arn = savings_plan_arn(seed)
@@ -151,6 +169,7 @@ def _shared_lines(hour: datetime, seed: int, rng: random.Random) -> Iterator[dic
         ServiceCategory="Compute",
         ServiceName="Savings Plans for AWS Compute usage",
         SkuId="ComputeSP:3yrNoUpfront",
+        Tags=json.dumps(dict([SHARED_COST_CATEGORY])),
     )
     # NAT gateway egress: tiny hourly amounts, the classic sub-cent line.
     gigabytes = Decimal(str(round(rng.uniform(0.02, 0.9), 6)))
@@ -213,13 +232,20 @@ def _storage_lines(day: date) -> Iterator[dict[str, str]]:
         )
 
 
-def billing_lines(seed: int, start: date, days: int) -> Iterator[dict[str, str]]:
-    """Every line of the demo bill, in charge-period order."""
+def billing_lines(seed: int, start: datetime, end: datetime) -> Iterator[dict[str, str]]:
+    """Every line of the demo bill for [start, end), in charge-period order. Daily storage
+    lines are posted for whole days only: the current day's appears once it has ended."""
     fleet = build_fleet(seed, start)
     rng = random.Random(f"billing:{seed}")
     spot = Decimal("2.1406")
-    for hour in hours(start, days):
-        if hour.hour == 0:
+    whole_days = {
+        day
+        for day in days_of(start, end)
+        if start <= datetime(day.year, day.month, day.day, tzinfo=UTC)
+        and datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1) <= end
+    }
+    for hour in hours(start, end):
+        if hour.hour == 0 and hour.date() in whole_days:
             yield from _storage_lines(hour.date())
         # Spot moves a little each hour, in tenths of a cent.
         spot = min(
@@ -242,9 +268,16 @@ def write_billing_csv(path: Path, lines) -> int:
     return count
 
 
-def generate_billing(outdir: Path, *, seed: int, start: date, days: int) -> list[Path]:
-    """Write the demo bill as one FOCUS CSV (one file: a billing period is restated whole)."""
+def generate_billing(outdir: Path, *, seed: int, start: datetime, end: datetime) -> list[Path]:
+    """Write the demo bill as one FOCUS CSV per billing period (month), as AWS exports it; the
+    demo's billing source reads the folder as one delivery, so each period is restated whole."""
     outdir.mkdir(parents=True, exist_ok=True)
-    path = outdir / f"focus-{start:%Y-%m}.csv"
-    write_billing_csv(path, billing_lines(seed, start, days))
-    return [path]
+    periods: dict[str, list[dict[str, str]]] = {}
+    for line in billing_lines(seed, start, end):
+        periods.setdefault(line["BillingPeriodStart"][:7], []).append(line)
+    paths = []
+    for month, lines in periods.items():
+        path = outdir / f"focus-{month}.csv"
+        write_billing_csv(path, lines)
+        paths.append(path)
+    return paths

@@ -95,9 +95,10 @@ def _uuid(rng: random.Random) -> str:
     return f"GPU-{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def build_fleet(seed: int, start: date) -> list[Instance]:
+def build_fleet(seed: int, start: datetime) -> list[Instance]:
     """Seven GPU instances in three pools; the A10G pool is the chronically underused one."""
     rng = random.Random(f"fleet:{seed}")
+    # The second L4 node is launched mid-hour on the window's fourth day.
     late = datetime(start.year, start.month, start.day, 10, 27, tzinfo=UTC) + timedelta(days=3)
     specs = [
         ("ai-h100-a", P5, "h100", "Standard", "us-east-1a", ("llama-3.1-70b-instruct",), 0.3, 0.93, None),
@@ -129,9 +130,15 @@ def build_fleet(seed: int, start: date) -> list[Instance]:
     return fleet
 
 
-def hours(start: date, days: int) -> list[datetime]:
-    first = datetime(start.year, start.month, start.day, tzinfo=UTC)
-    return [first + timedelta(hours=h) for h in range(days * 24)]
+def hours(start: datetime, end: datetime) -> list[datetime]:
+    """The hours of [start, end), both on the hour (UTC)."""
+    return [start + timedelta(hours=h) for h in range(int((end - start) / timedelta(hours=1)))]
+
+
+def days_of(start: datetime, end: datetime) -> list[date]:
+    """The calendar days (UTC) that [start, end) touches: one demo file per day."""
+    first, last = start.date(), (end - timedelta(microseconds=1)).date()
+    return [first + timedelta(days=d) for d in range((last - first).days + 1)]
 
 
 def diurnal(moment: datetime) -> float:

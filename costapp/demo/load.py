@@ -1,27 +1,34 @@
-"""Load the demo: generate the raw files, configure a local-folder source for each kind, poll
-them through the real sources service (as the scheduler would), run attribution, and create the
-demo users. Idempotent: re-running skips files already ingested.
+"""Load the demo: generate the raw files, configure a local-folder source for each kind, set the
+cost rule finance keeps for the Savings Plan fee, poll the files through the real sources
+service (as the scheduler would), run attribution, and create the demo users.
+
+Idempotent for one window: re-running with the same end skips files already ingested. A demo
+whose window has moved (by default it ends at the current hour) replaces the earlier one, so
+the stored data is always exactly the window the command printed.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.db.models import Sum
 
-from costapp.attribution.models import Allocation
+from costapp.attribution.models import Allocation, CostRule, RuleAction, RuleSource
 from costapp.core.models import Membership, OrgRole, Role, Team
+from costapp.core.roles import sync_finance_group
 from costapp.ingest.models import IngestionRun, RunStatus
 from costapp.sources.models import Source
 from costapp.sources.service import run_source
 
-from .dataset import generate_dataset
+from .billing import SHARED_COST_CATEGORY
+from .dataset import generate_dataset, window
 from .fleet import TEAMS
 
 # (source name, format, sub-folder of the demo folder), polled in this order: bill, then the
@@ -31,6 +38,35 @@ DEMO_SOURCES = (
     ("demo-telemetry", "dcgm", "telemetry"),
     ("demo-requests", "jsonl", "requests"),
 )
+
+
+# The rules a finance team sets for the demo's bill. The Savings Plan's recurring fee is billed
+# apart from the usage it covers (FOCUS BilledCost on the fee, EffectiveCost on the usage), so
+# on the billed basis it is the H100 capacity every GPU team draws on: it is split in
+# proportion to each team's GPU cost in the hour, as commitment fees usually are.
+DEMO_RULES = (
+    dict(
+        name="Savings Plan fee: split by GPU cost",
+        priority=10,
+        source=RuleSource.TAG,
+        tag_key=SHARED_COST_CATEGORY[0],
+        tag_value=SHARED_COST_CATEGORY[1],
+        action=RuleAction.GPU_COST,
+        team="",
+    ),
+    # Shared resources a team tagged as its own (the evaluation sets bucket) go to that team.
+    dict(
+        name="Team tag: to that team",
+        priority=20,
+        source=RuleSource.TAG,
+        tag_key="team",
+        tag_value="",
+        action=RuleAction.ASSIGN,
+        team="",
+    ),
+)
+# What the folder holds: the window of the files in it, so a moved window is noticed.
+WINDOW_FILE = "window.json"
 
 
 @dataclass(frozen=True)
@@ -51,6 +87,8 @@ class DemoSummary:
     billed_total: Decimal = Decimal(0)
     logins: list[Login] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    start: datetime | None = None
+    end: datetime | None = None
 
 
 def wipe_demo(outdir: Path) -> int:
@@ -82,6 +120,29 @@ def demo_sources(outdir: Path) -> list[Source]:
     return sources
 
 
+def demo_rules() -> list[CostRule]:
+    """The demo's cost rules, created or put back as shipped (matched by name)."""
+    return [
+        CostRule.objects.update_or_create(name=rule["name"], defaults=rule)[0]
+        for rule in DEMO_RULES
+    ]
+
+
+def _window_moved(outdir: Path, start: datetime, end: datetime, seed: int) -> bool:
+    marker = outdir / WINDOW_FILE
+    wanted = {"seed": seed, "start": start.isoformat(), "end": end.isoformat()}
+    try:
+        held = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        held = None
+    return held != wanted
+
+
+def _write_window(outdir: Path, start: datetime, end: datetime, seed: int) -> None:
+    wanted = {"seed": seed, "start": start.isoformat(), "end": end.isoformat()}
+    (outdir / WINDOW_FILE).write_text(json.dumps(wanted) + "\n")
+
+
 def poll(source: Source, summary: DemoSummary) -> None:
     for run in run_source(source):
         summary.runs[run.status] += 1
@@ -109,10 +170,13 @@ def attribute(summary: DemoSummary) -> None:
 def create_users() -> list[Login]:
     """One finance user and one lead per demo team; passwords are demo-only and printed."""
     users = get_user_model()
-    logins = [Login("finance", "finance-demo", "finance (all teams)")]
+    logins = [Login("finance", "finance-demo", "finance (all teams; configuration at /admin/)")]
     finance, _ = users.objects.get_or_create(username="finance")
     finance.set_password("finance-demo")
+    # Staff, for the admin; what it may change there is the Finance group's permissions.
+    finance.is_staff = True
     finance.save()
+    finance.groups.add(sync_finance_group())
     OrgRole.objects.update_or_create(user=finance, defaults={"role": Role.FINANCE})
     for slug, name in TEAMS.items():
         team, _ = Team.objects.update_or_create(slug=slug, defaults={"name": name})
@@ -124,11 +188,17 @@ def create_users() -> list[Login]:
     return logins
 
 
-def load_demo(outdir: Path, *, seed: int, start: date, days: int, fresh: bool) -> DemoSummary:
+def load_demo(outdir: Path, *, seed: int, end: datetime, days: int, fresh: bool) -> DemoSummary:
+    """Generate and load the demo of `days` days ending at `end` (on the hour, UTC)."""
     outdir = Path(outdir).resolve()
-    summary = DemoSummary()
-    if fresh:
-        summary.notes.append(f"--fresh: removed {wipe_demo(outdir)} earlier demo rows")
+    start, end = window(end, days)
+    summary = DemoSummary(start=start, end=end)
+    if fresh or _window_moved(outdir, start, end, seed):
+        deleted = wipe_demo(outdir)
+        if deleted:
+            reason = "--fresh" if fresh else "the demo window moved"
+            summary.notes.append(f"{reason}: replaced {deleted} earlier demo rows")
+    (outdir / WINDOW_FILE).unlink(missing_ok=True)
     # The files are regenerated every time; identical bytes make re-ingestion a no-op. Only our
     # own sub-folders are cleared, so a mistyped --outdir cannot take anything else with it.
     for sub in ("billing", "telemetry", "requests"):
@@ -136,10 +206,12 @@ def load_demo(outdir: Path, *, seed: int, start: date, days: int, fresh: bool) -
     # Runs of this folder without a source were stored by the loader before demo sources
     # existed; the sources would store the same files again under their own stream.
     IngestionRun.objects.filter(location__startswith=str(outdir), source__isnull=True).delete()
-    generate_dataset(outdir, seed=seed, start=start, days=days)
+    generate_dataset(outdir, seed=seed, end=end, days=days)
+    demo_rules()
     for source in demo_sources(outdir):
         poll(source, summary)
     if not summary.failures:
         attribute(summary)
+        _write_window(outdir, start, end, seed)
     summary.logins = create_users()
     return summary

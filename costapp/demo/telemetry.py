@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from .fleet import TELEMETRY_GAP, Instance, build_fleet, busy, is_running
+from .fleet import TELEMETRY_GAP, Instance, build_fleet, busy, days_of, is_running
 
 INTERVAL = timedelta(minutes=5)
 FAMILIES = (
@@ -24,10 +24,12 @@ FAMILIES = (
 )
 
 
-def _in_gap(inst: Instance, moment: datetime, start: date) -> bool:
+def _in_gap(inst: Instance, moment: datetime, start: datetime) -> bool:
     name, day_index, gap_hours = TELEMETRY_GAP
     return (
-        inst.name == name and (moment.date() - start).days == day_index and moment.hour in gap_hours
+        inst.name == name
+        and (moment.date() - start.date()).days == day_index
+        and moment.hour in gap_hours
     )
 
 
@@ -43,24 +45,29 @@ def _readings(inst: Instance, gpu: int, moment: datetime, rng: random.Random, se
     return util, active, memory, power
 
 
-def day_samples(inst: Instance, day: date, start: date, seed: int) -> Iterator[tuple]:
-    """(gpu index, timestamp ms, readings) for every scrape of one instance on one day."""
+def day_samples(
+    inst: Instance, day: date, start: datetime, end: datetime, seed: int
+) -> Iterator[tuple]:
+    """(gpu index, timestamp ms, readings) for every scrape of one instance on one day, within
+    the demo's window [start, end)."""
     first = datetime(day.year, day.month, day.day, tzinfo=UTC)
     for gpu in range(inst.type.gpu_count):
+        # Seeded per day, not per window: a day's readings are the same whatever window holds it.
         rng = random.Random(f"dcgm:{seed}:{inst.resource_id}:{gpu}:{day.isoformat()}")
         moment = first
         while moment < first + timedelta(days=1):
-            if is_running(inst, moment) and not _in_gap(inst, moment, start):
+            inside = start <= moment < end
+            if inside and is_running(inst, moment) and not _in_gap(inst, moment, start):
                 yield gpu, int(moment.timestamp() * 1000), _readings(inst, gpu, moment, rng, seed)
             moment += INTERVAL
 
 
-def day_text(fleet: list[Instance], day: date, start: date, seed: int) -> str:
+def day_text(fleet: list[Instance], day: date, start: datetime, end: datetime, seed: int) -> str:
     """One day's scrape file; lines grouped by metric family, as the text format requires."""
     samples = [
         (inst, gpu, ts, readings)
         for inst in fleet
-        for gpu, ts, readings in day_samples(inst, day, start, seed)
+        for gpu, ts, readings in day_samples(inst, day, start, end, seed)
     ]
     out: list[str] = []
     for index, (family, help_text) in enumerate(FAMILIES):
@@ -77,12 +84,11 @@ def day_text(fleet: list[Instance], day: date, start: date, seed: int) -> str:
     return "\n".join(out) + "\n"
 
 
-def generate_telemetry(outdir: Path, *, seed: int, start: date, days: int) -> list[Path]:
+def generate_telemetry(outdir: Path, *, seed: int, start: datetime, end: datetime) -> list[Path]:
     outdir.mkdir(parents=True, exist_ok=True)
     fleet = build_fleet(seed, start)
     paths = []
-    for offset in range(days):
-        day = start + timedelta(days=offset)
+    for day in days_of(start, end):
         path = outdir / f"dcgm-{day:%Y-%m-%d}.prom.gz"
         # Compressed: a month of 5-minute scrapes is ~175 MB as text. mtime=0 and no name in
         # the header keep the bytes identical run to run (ingestion fingerprints content).
@@ -90,6 +96,6 @@ def generate_telemetry(outdir: Path, *, seed: int, start: date, days: int) -> li
             path.open("wb") as raw,
             gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz,
         ):
-            gz.write(day_text(fleet, day, start, seed).encode())
+            gz.write(day_text(fleet, day, start, end, seed).encode())
         paths.append(path)
     return paths

@@ -12,10 +12,20 @@ import json
 import math
 import random
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from .fleet import ROUTES, Instance, Route, build_fleet, day_factor, diurnal, hours, is_running
+from .fleet import (
+    ROUTES,
+    Instance,
+    Route,
+    build_fleet,
+    day_factor,
+    days_of,
+    diurnal,
+    hours,
+    is_running,
+)
 
 # Scales every route's rate: ~200k requests in 30 days keeps `make demo` quick.
 VOLUME = 1.6
@@ -79,21 +89,22 @@ def hour_records(seed: int, hour: datetime, fleet: list[Instance]) -> list[dict]
     return [record for _, record in records]
 
 
-def request_records(seed: int, start: date, days: int) -> Iterator[dict]:
+def request_records(seed: int, start: datetime, end: datetime) -> Iterator[dict]:
     fleet = build_fleet(seed, start)
-    for hour in hours(start, days):
+    for hour in hours(start, end):
         yield from hour_records(seed, hour, fleet)
 
 
-def generate_requests(outdir: Path, *, seed: int, start: date, days: int) -> list[Path]:
+def generate_requests(outdir: Path, *, seed: int, start: datetime, end: datetime) -> list[Path]:
     outdir.mkdir(parents=True, exist_ok=True)
     fleet = build_fleet(seed, start)
     paths = []
-    for offset in range(days):
-        day = start + timedelta(days=offset)
+    for day in days_of(start, end):
         path = outdir / f"requests-{day:%Y-%m-%d}.jsonl"
+        first = datetime(day.year, day.month, day.day, tzinfo=start.tzinfo)
+        day_hours = hours(max(first, start), min(first + timedelta(days=1), end))
         with path.open("w") as handle:
-            for hour in hours(day, 1):
+            for hour in day_hours:
                 for record in hour_records(seed, hour, fleet):
                     handle.write(json.dumps(record, separators=(",", ":")) + "\n")
         paths.append(path)

@@ -170,9 +170,11 @@ def parse(file: InputFile) -> Iterator[CostLineRow]:
 
 
 def parse_with(file: InputFile, columns: CurColumns) -> Iterator[CostLineRow]:
-    # ragged: real CUR exports (and koku's samples of them) end rows early when the
-    # trailing columns are empty; a missing trailing cell reads as null.
-    with open_table(file, ragged=True) as table:
+    # ragged: some CUR writers (koku's samples of real exports) end every row one column
+    # before the header does; the missing trailing cell reads as null. Every row must still be
+    # as wide as the first and end with a line break, so a file cut mid-row is refused.
+    expected = "an AWS CUR header row, then rows"
+    with open_table(file, ragged=True, expected=expected) as table:
         table.header.require(
             columns.required(), "AWS CUR column names such as lineItem/UnblendedCost"
         )

@@ -45,6 +45,7 @@ from .parsing import Cell, parse_datetime
 from .rows import GpuSampleRow
 
 KIND = "telemetry"
+EXPECTED = "Prometheus text exposition lines, as a DCGM exporter scrape"
 log = logging.getLogger(__name__)
 
 EC2_INSTANCE_ID = re.compile(r"i-(?:[0-9a-f]{8}|[0-9a-f]{17})")
@@ -220,7 +221,8 @@ def parse(file: InputFile) -> Iterator[GpuSampleRow]:
             cell = Cell(file.name, line_no, "SCRAPE_TIME")
             scrape_time[:] = [parse_datetime(rest.strip(), cell)]
 
-    for sample in prom_text.parse(numbered_lines(file), file.name, on_comment=on_comment):
+    lines = numbered_lines(file, expected=EXPECTED)
+    for sample in prom_text.parse(lines, file.name, on_comment=on_comment):
         if sample.timestamp is not None:
             ts = from_millis(sample.timestamp)
         elif scrape_time:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import hashlib
 import io
@@ -88,30 +89,102 @@ class _CheckedGzip(io.RawIOBase):
         return len(data)
 
 
-def open_binary(file: InputFile) -> BinaryIO:
-    """Open the file's bytes, decompressing .gz (by name or magic bytes)."""
+# Why an empty file is an error in every format: a 0-byte delivery (or a .gz holding nothing) is
+# almost always a failed transfer, while a source with nothing new delivers no file at all.
+# Succeeding on it would show the failure as a fresh delivery that happened to hold nothing.
+EMPTY_EXPECTED = "at least one record"
+
+
+def open_binary(file: InputFile, *, expected: str = EMPTY_EXPECTED) -> BinaryIO:
+    """Open the file's bytes, decompressing .gz (by name or magic bytes).
+
+    An empty file, or a .gz that decompresses to nothing, is a ParseError naming the file and
+    `expected`, what its format should have held.
+    """
     raw = file.open_binary()
     head = raw.read(2) if raw.seekable() else b""
     if raw.seekable():
         raw.seek(0)
     if file.name.endswith(".gz") or head == b"\x1f\x8b":
-        return io.BufferedReader(_CheckedGzip(raw, file.name), buffer_size=1 << 20)
-    return raw
+        handle: BinaryIO = io.BufferedReader(_CheckedGzip(raw, file.name), buffer_size=1 << 20)
+    elif hasattr(raw, "peek"):
+        handle = raw
+    elif raw.seekable():
+        if not head:
+            raw.close()
+            raise empty_file(file, expected)
+        return raw
+    else:
+        handle = io.BufferedReader(raw, buffer_size=1 << 20)
+    try:
+        if not handle.peek(1):
+            raise empty_file(file, expected)
+    except BaseException:
+        handle.close()
+        raise
+    return handle
 
 
-def open_text(file: InputFile) -> TextIO:
+def empty_file(file: InputFile, expected: str) -> ParseError:
+    return ParseError("the file is empty", file=file.name, expected=expected)
+
+
+def open_text(file: InputFile, *, expected: str = EMPTY_EXPECTED) -> TextIO:
     """Open as UTF-8 text (a leading BOM is dropped; Azure exports carry one)."""
-    return io.TextIOWrapper(open_binary(file), encoding="utf-8-sig", newline="")
+    handle = open_binary(file, expected=expected)
+    return io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
 
 
-def numbered_lines(file: InputFile) -> Iterator[tuple[int, str]]:
-    """Lines with 1-based numbers; undecodable bytes become a ParseError with the line."""
-    with open_text(file) as handle:
-        line_no = 0
+def numbered_lines(file: InputFile, *, expected: str = EMPTY_EXPECTED) -> Iterator[tuple[int, str]]:
+    """Lines with 1-based numbers; undecodable bytes become a ParseError at their line."""
+    with open_text(file, expected=expected) as handle:
         try:
-            for line_no, line in enumerate(handle, start=1):
-                yield line_no, line
-        except UnicodeDecodeError as exc:
-            raise ParseError(
-                f"not valid UTF-8 ({exc.reason})", file=file.name, line=line_no + 1
-            ) from exc
+            yield from enumerate(handle, start=1)
+        except UnicodeDecodeError:
+            raise not_utf8(file) from None
+
+
+def not_utf8(file: InputFile) -> ParseError:
+    """The ParseError for a file that is not UTF-8, at its first bad byte's line and column.
+
+    Readers decode ahead of the line they hand out (a TextIOWrapper decodes 8 KB at a time), so
+    their UnicodeDecodeError tells nothing of the line: the file is read again, as bytes, to
+    find it. Only a failing file pays for the second read.
+    """
+    line, column, reason = _first_bad_byte(file)
+    return ParseError(
+        f"not valid UTF-8 ({reason})", file=file.name, line=line, column=column, expected="UTF-8"
+    )
+
+
+def _first_bad_byte(file: InputFile) -> tuple[int | None, int | None, str]:
+    line, current, pending = 1, b"", b""  # current: the bytes of the line read so far
+    with open_binary(file) as handle:
+        while True:
+            chunk = handle.read(1 << 20)
+            data, pending = pending + chunk, b""
+            if not data:
+                return None, None, "undecodable bytes"  # not found again: say what we know
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                if not (chunk and exc.reason == "unexpected end of data"):
+                    return _located(data, exc, line, current)
+                # A character split across two chunks: decided with the next one.
+                data, pending = data[: exc.start], data[exc.start :]
+            newlines = data.count(b"\n")
+            line += newlines
+            current = data[data.rfind(b"\n") + 1 :] if newlines else current + data
+
+
+def _located(
+    data: bytes, exc: UnicodeDecodeError, line: int, current: bytes
+) -> tuple[int, int, str]:
+    bad = exc.start
+    newlines = data.count(b"\n", 0, bad)
+    line += newlines
+    prefix = data[data.rfind(b"\n", 0, bad) + 1 : bad] if newlines else current + data[:bad]
+    if line == 1 and prefix.startswith(codecs.BOM_UTF8):
+        prefix = prefix[3:]  # dropped by the reader: not a character of the line
+    column = len(prefix.decode("utf-8", "replace")) + 1
+    return line, column, f"byte 0x{data[bad]:02x}: {exc.reason}"

@@ -99,7 +99,7 @@ TAGS_HELD = 1024  # distinct Tags cells remembered per file: most lines repeat a
 
 
 def parse(file: InputFile) -> Iterator[CostLineRow]:
-    with open_table(file) as table:
+    with open_table(file, expected="a FOCUS header row, then rows") as table:
         check_header(table.header)
         layout = Layout(
             table.header,

@@ -41,7 +41,8 @@ MACHINE_SPEC = "compute.googleapis.com/machine_spec"
 
 
 def parse(file: InputFile) -> Iterator[CostLineRow]:
-    with open_table(file) as table:
+    expected = "a Google Cloud billing export header row, then rows"
+    with open_table(file, expected=expected) as table:
         table.header.require(REQUIRED, "Google Cloud billing export columns such as cost")
         for record in table:
             yield to_row(record)

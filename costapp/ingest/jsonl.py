@@ -17,19 +17,23 @@ from decimal import Decimal
 
 from .errors import ParseError
 from .files import InputFile, numbered_lines
+from .jsondocs import DuplicateKey, duplicate_key, loads
 from .parsing import DATETIMES, Cell, parse_datetime, parse_decimal, parse_int, plain_decimal
 from .rows import RequestRow
 
 KIND = "requests"
 REQUIRED = ("timestamp", "request_id", "team", "model", "endpoint")
+EXPECTED = "one JSON object per line"
 
 
 def parse(file: InputFile) -> Iterator[RequestRow]:
-    for line_no, line in numbered_lines(file):
+    for line_no, line in numbered_lines(file, expected=EXPECTED):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = loads(line)
+        except DuplicateKey as exc:
+            raise duplicate_key(exc, file.name, line_no, "a request record") from None
         except json.JSONDecodeError as exc:
             raise ParseError(
                 f"invalid JSON ({exc.msg})",

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 
 from .errors import Where
 from .files import InputFile
-from .jsondocs import documents
+from .jsondocs import DuplicateKey, documents, loads
 from .parsing import Cell, parse_datetime, parse_int
 from .rows import RequestRow
 
@@ -42,6 +42,7 @@ GENERATION = "GENERATION"
 LABELS = ("team", "endpoint", "resource_id")
 CACHE_READ_MARKS = ("cache_read", "cached")
 MILLISECOND = timedelta(milliseconds=1)
+INF = float("inf")  # json.loads reads Infinity as a float
 
 
 def parse(file: InputFile) -> Iterator[RequestRow]:
@@ -118,7 +119,7 @@ def _row(
 
 def _labels(holder: dict, where: Where, metadata_path: str, tags_path: str) -> dict[str, str]:
     """team / endpoint / resource_id from metadata keys, else from `key:value` tags."""
-    metadata = _metadata(holder.get("metadata"))
+    metadata = _metadata(holder.get("metadata"), where, metadata_path)
     tags = holder.get("tags") if "tags" in holder else metadata.get("tags")
     if tags is None:
         tags = []
@@ -136,13 +137,16 @@ def _labels(holder: dict, where: Where, metadata_path: str, tags_path: str) -> d
     return found
 
 
-def _metadata(value: object) -> dict:
+def _metadata(value: object, where: Where, path: str) -> dict:
     # The UI export writes trace metadata as a JSON string and observation metadata as an
     # object. Metadata is free-form in Langfuse (a plain string is valid), so anything that is
     # not an object simply holds no labels.
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = loads(value)
+        except DuplicateKey as exc:
+            # Labels are read from it: which of two values counts would be a guess.
+            raise where.error(str(exc), f"{path}.{exc.key}", "one value per key") from None
         except json.JSONDecodeError:
             return {}
     return value if isinstance(value, dict) else {}
@@ -176,6 +180,6 @@ def _count(value: object, where: Where, path: str) -> int:
 def _latency(value: object, where: Where, path: str) -> int:
     if value is None:
         return 0
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < INF:
         raise where.error(f"{value!r} is not a latency", path, "milliseconds >= 0")
     return int(value)

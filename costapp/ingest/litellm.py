@@ -25,7 +25,7 @@ from datetime import datetime
 
 from .errors import ParseError
 from .files import InputFile
-from .jsondocs import documents
+from .jsondocs import DuplicateKey, documents, loads
 from .parsing import Cell, parse_datetime, parse_int
 from .rows import RequestRow
 
@@ -105,7 +105,9 @@ def _metadata(value: object, error) -> dict:
         return {}
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = loads(value)
+        except DuplicateKey as exc:
+            raise error(f"metadata: {exc}", "metadata", "one value per key") from None
         except json.JSONDecodeError as exc:
             raise error(
                 f"metadata is not valid JSON ({exc.msg})", "metadata", "a JSON object"

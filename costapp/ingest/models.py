@@ -48,6 +48,13 @@ class IngestionRun(models.Model):
     # When attribution last recomputed [data_start, data_end) for this run; NULL while pending
     # (costapp.attribution.engine.attribute_pending picks those up).
     attributed_at = models.DateTimeField(null=True, blank=True)
+    # Why attribution of this run's hours failed or left some out ("" when it did not): set
+    # with attribution_failed_at when its window raised (the window is skipped and the run
+    # leaves the pending set, so one bad window never stops the others) or when its rows lie
+    # outside the plausible time window; alone, as a note, when only part of them does. A
+    # later recompute of its hours clears a failure (costapp.attribution.engine).
+    attribution_error = models.TextField(blank=True)
+    attribution_failed_at = models.DateTimeField(null=True, blank=True)
     # Things worth a look that did not fail the run, e.g. a bill another stream also holds.
     warnings = models.JSONField(default=list, blank=True)
 
@@ -68,6 +75,20 @@ class IngestionRun(models.Model):
                 fields=["id"],
                 condition=models.Q(status="succeeded", attributed_at__isnull=True),
                 name="run_pending_attribution",
+            ),
+            # The few runs whose attribution failed or left hours out, read by every
+            # attribution run and the sources page.
+            models.Index(
+                fields=["-started_at"],
+                condition=~models.Q(attribution_error=""),
+                name="run_attribution_error",
+            ),
+            # Runs still running: the reaper looks for dead ones at every poll
+            # (costapp.sources.service.reap_dead_runs).
+            models.Index(
+                fields=["started_at"],
+                condition=models.Q(status="running"),
+                name="run_running",
             ),
         ]
 

@@ -23,9 +23,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from .errors import ParseError
-from .files import InputFile, open_text
+from .files import InputFile, not_utf8, open_text
 from .parsing import Cell, parse_datetime, parse_decimal
 from .rows import GpuSampleRow
+from .tabular import cut_field
 
 KIND = "telemetry"
 REQUIRED = ("timestamp", "uuid")
@@ -43,11 +44,14 @@ POWER_FIELDS = ("power.draw", "power.draw.average", "power.draw.instant")
 LABEL_FIELDS = ("pci.bus_id", "mig.mode.current")
 SMI_TIME_FORMATS = ("%Y/%m/%d %H:%M:%S.%f", "%Y/%m/%d %H:%M:%S")
 HUNDRED = Decimal(100)
+EXPECTED = "a --query-gpu CSV header (timestamp, uuid, ...), then one line per GPU"
 
 
 def parse(file: InputFile) -> Iterator[GpuSampleRow]:
-    with open_text(file) as handle:
-        reader = csv.reader(handle, skipinitialspace=True)
+    with open_text(file, expected=EXPECTED) as handle:
+        # strict: a line cut inside quotes is an error, not a shorter value
+        reader = csv.reader(handle, skipinitialspace=True, strict=True)
+        fields: list[_Field] = []
         try:
             header = next(reader, None)
             if header is None:
@@ -62,13 +66,20 @@ def parse(file: InputFile) -> Iterator[GpuSampleRow]:
                     continue
                 yield _row(fields, values, file.name, line)
         except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                labels = [f.label for f in fields]
+                raise ParseError(
+                    "the line stops inside a quoted field: the file is cut short",
+                    file=file.name,
+                    line=reader.line_num,
+                    column=cut_field(file, labels, skipinitialspace=True),
+                    expected='a closing " and the rest of the line',
+                ) from None
             raise ParseError(
                 f"not valid CSV ({exc})", file=file.name, line=reader.line_num
             ) from None
-        except UnicodeDecodeError as exc:
-            raise ParseError(
-                f"not valid UTF-8 ({exc.reason})", file=file.name, line=reader.line_num + 1
-            ) from None
+        except UnicodeDecodeError:
+            raise not_utf8(file) from None
 
 
 class _Field:
@@ -90,6 +101,14 @@ def _fields(header: list[str], file: str) -> list[_Field]:
                 column=n,
                 expected="a field name such as utilization.gpu [%]",
             )
+        if any(f.name == match["name"] for f in fields):
+            raise ParseError(
+                f"the field {match['name']} appears twice",
+                file=file,
+                line=1,
+                column=text,
+                expected="one column per field",
+            )
         fields.append(_Field(match["name"], match["unit"] or "", text))
     names = [f.name for f in fields]
     for required in REQUIRED:
@@ -106,11 +125,15 @@ def _fields(header: list[str], file: str) -> list[_Field]:
 
 def _row(fields: list[_Field], values: list[str], file: str, line: int) -> GpuSampleRow:
     if len(values) != len(fields):
+        # A short line is a log cut mid-write (or a field left out): its first missing field
+        # is named; a long one is located at its first extra value.
+        short = len(values) < len(fields)
         raise ParseError(
-            f"{len(values)} values for {len(fields)} header fields",
+            f"{len(values)} values for {len(fields)} header fields"
+            + (": the line is cut short or misses a field" if short else ""),
             file=file,
             line=line,
-            column=min(len(values), len(fields)) + 1,
+            column=fields[len(values)].label if short else len(fields) + 1,
             expected="one value per header field",
         )
     by_name = {f.name: (f, v.strip()) for f, v in zip(fields, values, strict=True)}

@@ -135,6 +135,12 @@ def attributes(items: object, where: Where, path: str) -> dict[str, object]:
     for i, item in enumerate(items):
         if not isinstance(item, dict) or "key" not in item:
             raise where.error("an attribute needs a key", f"{path}.attributes[{i}]")
+        if item["key"] in out:  # OTLP requires unique keys; which value wins would be a guess
+            raise where.error(
+                f"the attribute {item['key']!r} appears twice",
+                f"{path}.attributes[{i}]",
+                "one value per attribute key",
+            )
         out[item["key"]] = any_value(item.get("value"))
     return out
 

@@ -7,11 +7,11 @@ rule in one set operation:
   stream holds the same bill;
 - telemetry: one reading per (GPU, slice, instant); a re-sent reading overwrites;
 - requests: a request id counts once, ever; within one delivery a repeated id is an error.
+Before any of that, every row is checked against the named limits (costapp/ingest/checks.py).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +19,7 @@ from operator import attrgetter
 
 from django.db import connection
 
+from .checks import RowChecks
 from .errors import ParseError
 from .rows import CostLineRow, GpuSampleRow, RequestRow
 
@@ -118,16 +119,21 @@ def _copy(cursor, table: str, columns: list[str], records: Iterable[tuple]) -> N
             copy.write_row(record)
 
 
-def store_cost_lines(rows: Iterable[CostLineRow], run_id: int, stream: str) -> StoreStats:
+def store_cost_lines(
+    rows: Iterable[CostLineRow], run_id: int, stream: str, fmt: str = ""
+) -> StoreStats:
     stats = StoreStats()
+    checks = RowChecks(fmt)
 
     def records():
         for row in rows:
             stats.rows_read += 1
+            checks.cost_line(row)
             stats.seen(row.charge_period_start, row.charge_period_end)
             stats.periods.add((row.provider, row.billing_account_id, row.billing_period_start))
             values = cost_values(row)
-            yield (run_id, stream, *values[:-3], json.dumps(row.tags), *values[-2:])
+            tags = checks.json(row, "tags", row.tags)
+            yield (run_id, stream, *values[:-3], tags, *values[-2:])
 
     with connection.cursor() as cursor:
         _copy(cursor, "ingest_costline", ["run_id", "stream", *COST_COLUMNS], records())
@@ -198,16 +204,18 @@ def _bills_held_elsewhere(cursor, run_id: int) -> list[str]:
     return warnings
 
 
-def store_gpu_samples(rows: Iterable[GpuSampleRow], run_id: int) -> StoreStats:
+def store_gpu_samples(rows: Iterable[GpuSampleRow], run_id: int, fmt: str = "") -> StoreStats:
     stats = StoreStats()
+    checks = RowChecks(fmt)
     labels = SAMPLE_COLUMNS.index("labels")
 
     def records():
         for row in rows:
             stats.rows_read += 1
+            checks.gpu_sample(row)
             stats.seen(row.ts, row.ts)
             values = list(sample_values(row))
-            values[labels] = json.dumps(row.labels)
+            values[labels] = checks.json(row, "labels", row.labels)
             yield values
 
     with connection.cursor() as cursor:
@@ -257,12 +265,14 @@ def _raise_on_duplicate(cursor) -> None:
         )
 
 
-def store_requests(rows: Iterable[RequestRow], run_id: int) -> StoreStats:
+def store_requests(rows: Iterable[RequestRow], run_id: int, fmt: str = "") -> StoreStats:
     stats = StoreStats()
+    checks = RowChecks(fmt)
 
     def records():
         for row in rows:
             stats.rows_read += 1
+            checks.request(row)
             stats.seen(row.ts, row.ts)
             yield request_values(row)
 

@@ -22,7 +22,8 @@ from decimal import Decimal
 from typing import Any, BinaryIO
 
 from .errors import ParseError
-from .files import InputFile, open_binary, open_text
+from .files import InputFile, not_utf8, open_binary, open_text
+from .jsondocs import DECIMAL_DECODER, DuplicateKey
 from .parsing import (
     CURRENCIES,
     DATETIMES,
@@ -48,6 +49,8 @@ class Header:
         self.index: dict[str, int] = {}
         folded: dict[str, int] = {}
         for i, name in enumerate(names):
+            if name in self.index and name:
+                raise duplicate_column(file, name, self.index[name], i)
             self.index.setdefault(name, i)
             folded.setdefault(name.casefold(), i)
         self._folded = folded
@@ -82,6 +85,20 @@ class Header:
                 line=1,
                 expected=expected,
             )
+
+
+def duplicate_column(file: str, name: str, first: int, again: int) -> ParseError:
+    # Which of two same-named columns holds the value is a guess either way (csv.DictReader
+    # takes the last, a position lookup the first): refuse the file rather than pick one. Only
+    # exact repeats count: AWS tag columns may differ in case alone (user:Name, user:name),
+    # and an unnamed column (a trailing comma) is never read.
+    return ParseError(
+        f"the column name {name!r} appears twice (columns {first + 1} and {again + 1})",
+        file=file,
+        line=1,
+        column=name,
+        expected="one column per name",
+    )
 
 
 class Record:
@@ -182,11 +199,14 @@ def as_mapping(value: Any, record: Record, name: str | None) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for item in value:
             if isinstance(item, Mapping) and "key" in item:
-                result[str(item["key"])] = item.get("value")
+                key, item_value = str(item["key"]), item.get("value")
             elif isinstance(item, list | tuple) and len(item) == 2:
-                result[str(item[0])] = item[1]
+                key, item_value = str(item[0]), item[1]
             else:
                 raise record.error(name, f"{item!r} is not a key/value pair", "key/value pairs")
+            if key in result:
+                raise record.error(name, f"the key {key!r} appears twice", "one value per key")
+            result[key] = item_value
         return result
     raise record.error(name, f"{value!r} is not a set of key/value pairs", "a JSON object")
 
@@ -218,7 +238,7 @@ def literal(text: str) -> Any:
     Numbers become Decimal from their source text: ast.literal_eval would go through float.
     """
     try:
-        return json.loads(text, parse_float=Decimal, parse_int=Decimal)
+        return DECIMAL_DECODER.decode(text)
     except json.JSONDecodeError:
         pass
     try:
@@ -243,11 +263,15 @@ def _literal_node(node: ast.AST, source: str) -> Any:
     if isinstance(node, ast.List | ast.Tuple):
         return [_literal_node(item, source) for item in node.elts]
     if isinstance(node, ast.Dict):
-        return {
-            _literal_node(k, source): _literal_node(v, source)
-            for k, v in zip(node.keys, node.values, strict=True)
-            if k is not None
-        }
+        result = {}
+        for k, v in zip(node.keys, node.values, strict=True):
+            if k is None:
+                continue
+            key = _literal_node(k, source)
+            if key in result:
+                raise DuplicateKey(key)
+            result[key] = _literal_node(v, source)
+        return result
     if isinstance(node, ast.Name) and node.id in _NAMES:
         return _NAMES[node.id]
     raise ValueError(f"unsupported expression {type(node).__name__}")
@@ -274,71 +298,143 @@ def is_parquet(file: InputFile) -> bool:
 
 
 @contextmanager
-def open_table(file: InputFile, *, ragged: bool = False) -> Iterator[Table]:
+def open_table(
+    file: InputFile, *, ragged: bool = False, expected: str = "a header row, then rows"
+) -> Iterator[Table]:
     """Open a CSV (.csv, .csv.gz) or Parquet file as a Table.
 
-    ragged=True accepts rows shorter than the header (missing trailing cells read as null);
-    otherwise a row whose field count differs from the header is an error, which is also how
-    a plain-text file cut mid-row is caught.
+    Every CSV row has the header's width: a short row (a file cut mid-row, a field left out) or
+    a long one is a ParseError at its line, in the first missing column or at the first extra
+    field. ragged=True is for writers whose rows are all narrower than their header by the same
+    trailing columns (read as null): the first row sets the width every other row must have,
+    and the last row must end with a line break, so a file cut mid-row is still refused.
+    An empty file (0 bytes, or a .gz of nothing) is a ParseError naming `expected`.
     """
     if is_parquet(file):
-        with _parquet_table(file) as table:
+        with _parquet_table(file, expected) as table:
             yield table
     else:
-        with open_text(file) as handle:
+        with open_text(file, expected=expected) as handle:
             yield _csv_table(file, handle, ragged=ragged)
 
 
 def _csv_table(file: InputFile, handle, *, ragged: bool) -> Table:
-    reader = csv.reader(handle, strict=True)
-    first = _guarded(reader, file.name, lambda: 1)
-    if first is None:
-        raise ParseError("the file is empty", file=file.name, line=1, expected="a header row")
+    last_line: list[str] = [""]
+    reader = csv.reader(_remembering(handle, last_line) if ragged else handle, strict=True)
+    first = _guarded(reader, file, None, lambda: 1)
+    if first is None:  # a BOM and nothing else
+        raise ParseError("the file is empty", file=file.name, expected="a header row")
     header = Header(file.name, [name.strip() for name in first])
 
     def records() -> Iterator[Record]:
         width = len(header.names)
+        previous: Record | None = None
         while True:
             start = reader.line_num + 1
-            values = _guarded(reader, file.name, lambda start=start: start)
+            values = _guarded(reader, file, header, lambda start=start: start)
             if values is None:
+                if ragged and previous is not None and not last_line[0].endswith(("\n", "\r")):
+                    raise _unterminated(previous)
                 return
             if not values:
                 continue  # a blank line
-            if len(values) != width and not (ragged and len(values) < width):
-                raise ParseError(
-                    f"the row has {len(values)} fields but the header has {width}",
-                    file=file.name,
-                    line=start,
-                    expected=f"{width} comma-separated fields",
-                )
-            yield Record(header, values, file.name, start)
+            if len(values) != width:
+                if not (ragged and previous is None and len(values) < width):
+                    raise _misfit(header, values, width, file.name, start, previous)
+                width = len(values)  # a narrow writer: every row must be this wide
+            previous = Record(header, values, file.name, start)
+            yield previous
 
     return Table(header, records())
 
 
-def _guarded(reader, name: str, line: Callable[[], int]) -> list[str] | None:
+def _remembering(lines: Iterable[str], last: list[str]) -> Iterator[str]:
+    for line in lines:
+        last[0] = line
+        yield line
+
+
+def _misfit(
+    header: Header, values: list[str], width: int, file: str, line: int, previous: Record | None
+) -> ParseError:
+    """A row whose field count is not the file's, located to its first missing column or its
+    first extra field."""
+    names = header.names
+    than = "the header has" if width == len(names) else "the rows before it have"
+    expected = f"{width} comma-separated fields a row"
+    if len(values) < width:
+        column: str | int = names[len(values)] or len(values) + 1
+        message = (
+            f"the row has {len(values)} fields but {than} {width}: it is cut short or misses"
+            f" a field from column {column} on"
+        )
+    else:
+        column = width + 1
+        message = f"the row has {len(values)} fields but {than} {width}"
+    return ParseError(message, file=file, line=line, column=column, expected=expected)
+
+
+def _unterminated(last: Record) -> ParseError:
+    # A ragged writer ends every row with a line break (AWS does), so a last row without one
+    # was cut, perhaps inside its last field, where the field count cannot tell.
+    column = last.header.names[len(last.values) - 1] if last.values else None
+    return ParseError(
+        "the last row has no line break: the file is cut short",
+        file=last.file,
+        line=last.line,
+        column=column,
+        expected="a line break after every row",
+    )
+
+
+def _guarded(
+    reader, file: InputFile, header: Header | None, line: Callable[[], int]
+) -> list[str] | None:
     """next(reader), with csv, decoding and gzip faults located to the record's line."""
     try:
         return next(reader)
     except StopIteration:
         return None
     except csv.Error as exc:
-        raise ParseError(f"malformed CSV ({exc})", file=name, line=line()) from None
-    except UnicodeDecodeError as exc:
-        raise ParseError(f"not valid UTF-8 ({exc.reason})", file=name, line=line()) from None
+        if "unexpected end of data" in str(exc):
+            raise ParseError(
+                "the row stops inside a quoted field: the file is cut short",
+                file=file.name,
+                line=line(),
+                column=cut_field(file, header.names if header else []),
+                expected='a closing " and the rest of the row',
+            ) from None
+        raise ParseError(f"malformed CSV ({exc})", file=file.name, line=line()) from None
+    except UnicodeDecodeError:
+        raise not_utf8(file) from None
     except ParseError as exc:
         if exc.line is None:  # a truncated gzip: say how far the file got
             exc.line = line()
         raise
 
 
+def cut_field(file: InputFile, names: list[str], **options: bool) -> str | int | None:
+    """The column of the field a CSV cut inside quotes stops in: read again leniently, the
+    cut row is the last one, and its last field is the open one. Only a failing file pays."""
+    last: list[str] = []
+    try:
+        with open_text(file) as handle:
+            for last in csv.reader(handle, **options):  # noqa: B007 - the last row is wanted
+                pass
+    except (csv.Error, UnicodeDecodeError, ParseError):
+        return None
+    if not names or not last:
+        return None
+    index = len(last) - 1
+    return names[index] if index < len(names) else index + 1
+
+
 @contextmanager
-def _parquet_table(file: InputFile) -> Iterator[Table]:
+def _parquet_table(file: InputFile, expected: str) -> Iterator[Table]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    with _seekable(file) as handle:
+    with _seekable(file, expected) as handle:
         try:
             parquet = pq.ParquetFile(handle)
         except (pa.ArrowInvalid, OSError) as exc:
@@ -368,9 +464,9 @@ def _parquet_table(file: InputFile) -> Iterator[Table]:
 
 
 @contextmanager
-def _seekable(file: InputFile) -> Iterator[BinaryIO]:
+def _seekable(file: InputFile, expected: str) -> Iterator[BinaryIO]:
     """Parquet needs random access (its footer is at the end); spool a stream if need be."""
-    handle = open_binary(file)
+    handle = open_binary(file, expected=expected)
     try:
         if handle.seekable():
             yield handle

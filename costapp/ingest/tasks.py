@@ -4,6 +4,11 @@ Tasks may run twice (acks_late): the service is idempotent (watermarks, content 
 request ids). Only transient faults retry, with exponential backoff and a bounded count; a bad
 file is a recorded failed run, not an exception, so it never retries. A poll that stored
 something enqueues attribution of the pending runs (pushed batches wait for the beat).
+
+Every task has a time limit: the soft one raises inside the task (an ingestion records its run
+as failed), the hard one kills the worker child. The broker's visibility timeout
+(settings.CELERY_BROKER_TRANSPORT_OPTIONS) is longer than every hard limit and retry countdown,
+so a task still running is never handed to a second worker (tests/sources/test_dead_runs.py).
 """
 
 from __future__ import annotations
@@ -33,6 +38,10 @@ TRANSIENT = (TransientError, OperationalError, InterfaceError)
     retry_backoff=30,
     retry_backoff_max=900,
     retry_jitter=True,
+    # A month of CUR 2.0 parts is the longest delivery; a poll that still runs after this is
+    # stuck (a hung connection), and its run is recorded failed and the source polled again.
+    soft_time_limit=25 * 60,
+    time_limit=30 * 60,
 )
 def ingest_source(source_id: int) -> list[int]:
     """Poll one source; returns the ids of the runs it recorded."""
@@ -45,15 +54,24 @@ def ingest_source(source_id: int) -> list[int]:
     return [run.pk for run in runs]
 
 
-@shared_task(acks_late=True, autoretry_for=TRANSIENT, max_retries=3, retry_backoff=300)
+@shared_task(
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    max_retries=3,
+    retry_backoff=300,
+    soft_time_limit=25 * 60,
+    time_limit=30 * 60,
+)
 def prune_request_ids() -> int:
     """Forget request ids past the retention window (celery beat, daily); returns how many."""
     return retention.prune_seen_requests()
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
 def run_due_sources() -> list[int]:
-    """Enqueue every source whose schedule has come round (celery beat calls this each minute)."""
+    """Enqueue every source whose schedule has come round (celery beat calls this each minute),
+    after marking failed the runs whose process died (their sources become due again)."""
+    service.reap_dead_runs()
     due = service.claim_due_sources()
     for source_id in due:
         ingest_source.delay(source_id)
@@ -65,8 +83,10 @@ def run_due_sources() -> list[int]:
     autoretry_for=TRANSIENT,
     max_retries=5,
     retry_backoff=60,
-    retry_backoff_max=3600,
+    retry_backoff_max=1800,  # below the visibility timeout: a countdown is held unacked
     retry_jitter=True,
+    soft_time_limit=10 * 60,
+    time_limit=15 * 60,
 )
 def refresh_gpu_prices(api_endpoint: str | None = None, anonymous: bool = False) -> int | None:
     """Refresh GPU list prices from Google's Cloud Billing Catalog (celery beat, daily).

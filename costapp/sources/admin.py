@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 
 from costapp.ingest.formats import FORMATS
 from costapp.ingest.models import IngestionRun
@@ -90,11 +92,23 @@ class SourceAdmin(admin.ModelAdmin):
         self.message_user(request, f"Enqueued {queryset.count()} source(s).")
 
     @admin.action(description="Issue a new push API token (shown once)")
-    def issue_push_token(self, request, queryset) -> None:
-        for source in queryset:
-            token = issue_token(source)
-            # Shown this once; only its sha256 is stored, so it cannot be shown again.
-            self.message_user(request, f"{source.name}: {token}", messages.WARNING)
+    def issue_push_token(self, request, queryset) -> TemplateResponse:
+        # Only the sha256 is stored, so this page is the one time the token exists in clear. It
+        # is the response body alone: a `messages` message would carry it in a cookie (or the
+        # session), readable long after, so none is used.
+        issued = [(source, issue_token(source)) for source in queryset.order_by("name")]
+        response = TemplateResponse(
+            request,
+            "admin/sources/token.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": "New push API token" + ("s" if len(issued) > 1 else ""),
+                "issued": issued,
+            },
+        )
+        add_never_cache_headers(response)
+        return response
 
 
 @admin.register(IngestionRun)
@@ -122,6 +136,10 @@ class IngestionRunAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    # A run is the record of what was stored; its rows go with it, so nobody deletes it here.
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
     @admin.display(description="warnings")

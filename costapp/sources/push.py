@@ -53,8 +53,50 @@ class BatchError(Exception):
         self.message, self.index, self.field = message, index, field
 
 
+class _Repeated(dict):
+    """A decoded object that named `key` twice (json keeps the last; we refuse the record)."""
+
+    key = ""
+
+
+def _pairs(pairs: list[tuple[str, object]]) -> dict:
+    found = dict(pairs)
+    if len(found) == len(pairs):
+        return found
+    flagged = _Repeated(found)
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            flagged.key = key
+            break
+        seen.add(key)
+    return flagged
+
+
+# Decoding flags a repeated key rather than raising, so the error can name its record's index.
+_DECODER = json.JSONDecoder(object_pairs_hook=_pairs)
+
+
+def parse_body(body: bytes) -> object:
+    """The request body as JSON (json.JSONDecodeError / UnicodeDecodeError when it is not)."""
+    return _DECODER.decode(body.decode("utf-8"))
+
+
+def _repeated_key(value: object) -> str | None:
+    if isinstance(value, _Repeated):
+        return value.key
+    children = value.values() if isinstance(value, dict) else value
+    if isinstance(value, dict | list):
+        for child in children:
+            found = _repeated_key(child)
+            if found is not None:
+                return found
+    return None
+
+
 def records_of(payload: object) -> list[dict]:
-    """A JSON list of records, or {"records": [...]}; each must be an object."""
+    """A JSON list of records, or {"records": [...]}; each must be an object naming each key
+    once (a request tagged team "search" then "ads" must not silently go to ads)."""
     records = payload.get("records") if isinstance(payload, dict) else payload
     if not isinstance(records, list) or not records:
         raise BatchError(
@@ -63,6 +105,9 @@ def records_of(payload: object) -> list[dict]:
     for index, record in enumerate(records):
         if not isinstance(record, dict):
             raise BatchError("a record must be a JSON object", index, None)
+        key = _repeated_key(record)
+        if key is not None:
+            raise BatchError(f"the key {key!r} appears twice in one object", index, key)
     return records
 
 

@@ -1,5 +1,6 @@
-"""Read queries over sources for pages and the API: data freshness per source, and the bills
-loaded per account and period (which streams hold them, with what totals)."""
+"""Read queries over sources for pages and the API: data freshness per source, the bills
+loaded per account and period (which streams hold them, with what totals), and the runs whose
+attribution failed."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from .models import Source
 class Freshness:
     source: Source
     last_success_at: datetime | None
-    lag: timedelta | None  # now - last success
+    # now - data_through: how old the newest data is (a run that finds nothing new does not
+    # make the data fresher); None when no successful run stored data with a time span.
+    lag: timedelta | None
     data_through: datetime | None  # the newest instant any successful run stored
     last_run: IngestionRun | None
     last_error: IngestionRun | None  # the newest failed run
@@ -86,7 +89,7 @@ def freshness(now: datetime | None = None) -> list[Freshness]:
             Freshness(
                 source=source,
                 last_success_at=success_at,
-                lag=now - success_at if success_at else None,
+                lag=now - through[source.pk] if through.get(source.pk) else None,
                 data_through=through.get(source.pk),
                 last_run=last_run.get(source.pk),
                 last_error=last_error.get(source.pk),
@@ -94,6 +97,14 @@ def freshness(now: datetime | None = None) -> list[Freshness]:
             )
         )
     return result
+
+
+def attribution_problems(limit: int = 50) -> list[IngestionRun]:
+    """Runs whose hours attribution could not compute, or only partly (hours outside the
+    plausible time window), newest first, with the reason; the run_attribution_error partial
+    index finds these few among millions of runs."""
+    runs = IngestionRun.objects.exclude(attribution_error="").select_related("source")
+    return list(runs.order_by("-started_at")[:limit])
 
 
 def needing_attention(now: datetime | None = None) -> tuple[int, int]:

@@ -4,6 +4,12 @@ Celery tasks, admin actions and the scheduler call these; they hold no logic of 
 Permanent faults (a bad file, a wrong bucket, a missing credential variable) are recorded as a
 failed run and not raised; transient ones (S3 5xx, timeouts) are raised so the task retries.
 The watermark is saved after each delivery, so a retry resumes where the fault struck.
+
+A run whose process died (a killed worker, an OOM kill, a hard time limit) would stay RUNNING
+for ever: `reap_dead_runs`, called at the start of every poll and by the minute's beat task,
+marks FAILED each RUNNING run older than a minute whose run lock (held by ingest() for as long
+as it works) is free, and makes its source due again. Its delivery's watermark was never saved
+and nothing of it was stored, so that next poll ingests it anew.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from django.utils import timezone
 
 from costapp.ingest.errors import IngestError, ParseError
 from costapp.ingest.models import IngestionRun, RunStatus
-from costapp.ingest.runs import delivery_fingerprint, ingest
+from costapp.ingest.runs import RUN_LOCK, delivery_fingerprint, ingest, run_lock_key, stored_run
 from costapp.locks import try_advisory_lock
 
 from .deliveries import Delivery
@@ -34,12 +40,41 @@ READERS = {
 }
 # pg advisory lock namespace ("IL" + "src"): one poll of a source at a time, across workers.
 LOCK_NAMESPACE = 0x494C5352
+# A run this young may be between its creation and taking its lock: never reaped.
+REAP_AFTER = timedelta(minutes=1)
+DIED = "the process ingesting this run stopped before it finished; nothing of it was stored"
+
+
+def reap_dead_runs(now: datetime | None = None) -> list[int]:
+    """Mark FAILED every RUNNING run whose process died; returns their ids.
+
+    Dead, not slow: a live ingest() holds its run lock on its own database session until it
+    records the outcome, and Postgres drops a session's locks when the session ends, however
+    the process ended. Each run's source is made due at once, so it is polled again.
+    """
+    now = now or timezone.now()
+    running = IngestionRun.objects.filter(status=RunStatus.RUNNING, started_at__lt=now - REAP_AFTER)
+    reaped = []
+    for pk, source_id in running.values_list("pk", "source_id"):
+        with try_advisory_lock(RUN_LOCK, run_lock_key(pk)) as free:
+            if not free:
+                continue  # still being ingested
+            marked = IngestionRun.objects.filter(pk=pk, status=RunStatus.RUNNING).update(
+                status=RunStatus.FAILED, error=DIED, finished_at=now
+            )
+        if marked:
+            reaped.append(pk)
+            log.warning("ingestion run %s: %s", pk, DIED)
+            if source_id is not None:
+                Source.objects.filter(pk=source_id).update(last_polled_at=None)
+    return reaped
 
 
 def run_source(source: Source) -> list[IngestionRun]:
     """Poll one source and ingest what is new. Returns the runs it recorded (maybe none)."""
     if source.location_kind not in READERS:
         return []  # pushed sources have nothing to poll
+    reap_dead_runs()
     with exclusive(source) as mine:
         if not mine:
             log.info("source %s is already being polled; skipping", source.pk)
@@ -87,12 +122,8 @@ def _already_stored(source: Source, delivery: Delivery) -> bool:
     """With store-given ETags the fingerprint is free, so a re-listed delivery costs no run."""
     if not delivery.files or not all(f.etag for f in delivery.files):
         return False
-    return IngestionRun.objects.filter(
-        source=source,
-        format=source.format,
-        content_hash=delivery_fingerprint(delivery.files),
-        status=RunStatus.SUCCEEDED,
-    ).exists()
+    fingerprint = delivery_fingerprint(delivery.files)
+    return stored_run(source.format, source, source.stream, fingerprint) is not None
 
 
 def record_failure(source: Source, location: str, exc: IngestError) -> IngestionRun:

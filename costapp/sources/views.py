@@ -8,11 +8,16 @@ from django.shortcuts import render
 
 from costapp.core.access import is_finance
 
-from .selectors import freshness, loaded_bills
+from .selectors import attribution_problems, freshness, loaded_bills
 
 
 @login_required
 def freshness_page(request):
     if not is_finance(request.user):
         raise PermissionDenied("data freshness is for finance and administrators")
-    return render(request, "sources/freshness.html", {"rows": freshness(), "bills": loaded_bills()})
+    context = {
+        "rows": freshness(),
+        "bills": loaded_bills(),
+        "attribution_problems": attribution_problems(),
+    }
+    return render(request, "sources/freshness.html", context)

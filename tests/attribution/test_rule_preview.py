@@ -12,7 +12,8 @@ from django.urls import reverse
 
 from costapp.attribution.engine import run_attribution
 from costapp.attribution.models import Allocation, CostRule
-from costapp.attribution.rules import Amount, RuleMoves, preview_rules
+from costapp.attribution.rules import MAX_PREVIEW_DAYS, Amount, RuleMoves, preview_rules
+from costapp.core.models import Team
 from costapp.ingest.models import GpuSample
 
 from . import builders as b
@@ -179,6 +180,24 @@ def test_the_default_window_is_the_last_thirty_days_of_data():
     assert _moves(preview)["team tag"].shared == Amount(Decimal(2), Decimal(2))
 
 
+def test_a_window_longer_than_a_month_is_cut_to_its_last_days_and_says_so(admin_client, ledger):
+    last = b.hour().date()
+    first = last - timedelta(days=400)
+    page = admin_client.get(
+        reverse(PREVIEW_URL), {"start": first.isoformat(), "end": last.isoformat()}
+    )
+    preview = page.context["preview"]
+    assert preview.clamped
+    assert preview.end - preview.start == timedelta(days=MAX_PREVIEW_DAYS)
+    assert f"at most {MAX_PREVIEW_DAYS} days" in page.content.decode()
+
+
+def test_a_day_outside_the_plausible_window_counts_as_not_given(admin_client, ledger):
+    page = admin_client.get(reverse(PREVIEW_URL), {"start": "0001-01-01", "end": "9999-12-31"})
+    assert page.status_code == 200
+    assert page.context["preview"].end == b.hour(1)
+
+
 def test_with_no_billing_data_the_preview_is_empty():
     CostRule.objects.create(name="team tag", tag_key="team")
     preview = preview_rules()
@@ -219,6 +238,7 @@ def test_the_changelist_action_opens_the_preview(admin_client, ledger):
 
 
 def test_the_change_form_previews_an_edit_without_saving_it(admin_client, ledger):
+    Team.objects.create(slug="platform", name="Platform")  # a rule's team is chosen from these
     rule = CostRule.objects.get(name="team tag")
     form = {
         "name": "team tag",
@@ -241,6 +261,7 @@ def test_the_change_form_previews_an_edit_without_saving_it(admin_client, ledger
 
 
 def test_the_add_form_previews_a_new_rule_without_saving_it(admin_client, ledger):
+    Team.objects.create(slug="infra", name="Infra")  # a rule's team is chosen from these
     form = {
         "name": "draft",
         "enabled": "on",

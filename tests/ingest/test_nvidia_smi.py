@@ -88,8 +88,8 @@ def test_the_same_log_twice_stores_each_reading_once(write_file):
         (
             HEADER + "\n2026/07/14 08:00:00.000, L4, GPU-a, 0, 5 %\n",
             2,
-            "6",
-            "5 values for 7 header fields",
+            "memory.used [MiB]",
+            "5 values for 7 header fields: the line is cut short",
         ),
         (
             HEADER + "\nyesterday, L4, GPU-a, 0, 5 %, 1 MiB, 2 W\n",

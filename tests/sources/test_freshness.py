@@ -52,8 +52,8 @@ def test_freshness_reports_last_success_lag_coverage_and_last_error(make_source)
     rows = {row.source.name: row for row in freshness(now)}
     assert [name for name in rows] == ["a-healthy", "b-failing", "c-silent"]
     a, b, c = rows["a-healthy"], rows["b-failing"], rows["c-silent"]
-    assert timedelta(minutes=29) < a.lag < timedelta(minutes=31)
-    assert a.data_through == end and a.last_run.rows_stored == 9
+    # Lag is the age of the newest data (an hour), not of the last successful run (30 minutes).
+    assert a.lag == now - end and a.data_through == end and a.last_run.rows_stored == 9
     assert a.last_error.error == "old problem" and not a.failing and not a.stale
     assert (
         b.failing
@@ -136,7 +136,8 @@ def test_the_page_lists_loaded_bills_for_finance(make_source):
 
 def test_a_source_checked_lately_without_news_is_not_stale(make_source):
     daily_export = make_source(name="cur-daily", schedule_minutes=60)
-    _run(daily_export, RunStatus.SUCCEEDED, 20 * 60)  # the export last changed 20 hours ago
+    changed = timezone.now() - timedelta(hours=20)  # the export last changed 20 hours ago
+    _run(daily_export, RunStatus.SUCCEEDED, 20 * 60, data_end=changed)
     Source.objects.filter(pk=daily_export.pk).update(
         last_checked_at=timezone.now() - timedelta(minutes=30)
     )

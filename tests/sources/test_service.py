@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connections
 
-from costapp.sources.service import exclusive, run_source
+from costapp.ingest.models import IngestionRun
+from costapp.sources.service import LOCK_NAMESPACE, run_source
 
 from .conftest import request_line
 
@@ -14,16 +16,22 @@ pytestmark = pytest.mark.django_db
 def test_a_source_already_being_polled_is_skipped(make_source, tmp_path):
     (tmp_path / "r.jsonl").write_text(request_line("a"))
     source = make_source(location=str(tmp_path))
-    with exclusive(source) as mine:
-        assert mine
-        # Another worker's connection would fail to get the lock; simulate with a second session.
-        from django.db import connections
+    # Another worker holds the source: its own database session has the source's lock.
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, source.pk])
+            assert cursor.fetchone()[0] is True
 
-        other = connections.create_connection("default")
-        try:
-            with other.cursor() as cursor:
-                cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [0x494C5352, source.pk])
-                assert cursor.fetchone()[0] is False
-        finally:
-            other.close()
-    assert len(run_source(source)) == 1
+        assert run_source(source) == []
+        assert not IngestionRun.objects.exists()
+        source.refresh_from_db()
+        assert source.last_polled_at is None and source.state == {}
+
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, source.pk])
+    finally:
+        other.close()
+    # Once the other worker is done, the source is polled as usual.
+    [run] = run_source(source)
+    assert run.rows_stored == 1

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 from pathlib import Path
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from costapp.demo.dataset import DEFAULT_DAYS, DEFAULT_SEED, DEFAULT_START, generate_dataset
+from costapp.demo.dataset import current_hour, generate_dataset
+
+from .demo import add_window_arguments
 
 
 class Command(BaseCommand):
@@ -15,12 +17,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("outdir", type=Path)
-        parser.add_argument("--days", type=int, default=DEFAULT_DAYS)
-        parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-        parser.add_argument("--start", type=date.fromisoformat, default=DEFAULT_START)
+        add_window_arguments(parser)
 
-    def handle(self, *args, outdir: Path, days: int, seed: int, start: date, **options):
-        files = generate_dataset(outdir, seed=seed, start=start, days=days)
+    def handle(self, *args, outdir: Path, days: int, seed: int, end: datetime | None, **options):
+        if days < 1:
+            raise CommandError(f"--days: {days} is not a number of days (expected 1 or more)")
+        files = generate_dataset(outdir, seed=seed, end=end or current_hour(), days=days)
         for label, paths in (
             ("billing (FOCUS 1.0 CSV)", files.billing),
             ("telemetry (DCGM, Prometheus text)", files.telemetry),
