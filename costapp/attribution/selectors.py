@@ -173,7 +173,7 @@ def _params(
     start: datetime, end: datetime, col: str, currency: str | None, viewer: Collection[str] | None
 ) -> dict:
     """Query parameters for the idle CTEs, with the pool-hours withheld from `viewer`."""
-    held = _withheld(start, end, col, currency, viewer)[:0]  # TOGGLE OFF
+    held = _withheld(start, end, col, currency, viewer)
     return {
         "start": start,
         "end": end,
