@@ -18,7 +18,7 @@ app.autodiscover_tasks()
 # refresh GPU list prices and forget request ids past their retention window.
 CELERY_BEAT_SCHEDULE = {
     "run-due-sources": {
-        "task": "costapp.ingest.tasks.run_due_sources",
+        "task": "costapp.sources.tasks.run_due_sources",
         "schedule": 60.0,
     },
     "attribute-pending": {
@@ -26,12 +26,22 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
     },
     "refresh-gpu-prices": {
-        "task": "costapp.ingest.tasks.refresh_gpu_prices",
+        "task": "costapp.sources.tasks.refresh_gpu_prices",
         "schedule": 86400.0,
     },
     "prune-request-ids": {
         "task": "costapp.ingest.tasks.prune_request_ids",
         "schedule": 86400.0,
+    },
+    # Budgets and alerts (costapp/alerts): evaluate every 15 minutes (and after each
+    # attribution run); send the outbox every minute, so first retries come within a minute.
+    "evaluate-alerts": {
+        "task": "costapp.alerts.tasks.evaluate_alerts",
+        "schedule": 900.0,
+    },
+    "deliver-alerts": {
+        "task": "costapp.alerts.tasks.deliver_alerts",
+        "schedule": 60.0,
     },
 }
 app.conf.beat_schedule = CELERY_BEAT_SCHEDULE

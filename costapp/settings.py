@@ -47,12 +47,18 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "axes",
     "csp",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "costapp.core",
     "costapp.ingest",
     "costapp.sources",
     "costapp.attribution",
+    "costapp.alerts",
     "costapp.dashboard",
     "costapp.api",
+    "costapp.demo",
+    "costapp.whatif",
 ]
 
 MIDDLEWARE = [
@@ -188,6 +194,46 @@ CONTENT_SECURITY_POLICY = {
         "form-action": [SELF],
         "frame-ancestors": [NONE],
     }
+}
+
+# The JSON API (costapp/api): a bearer token or the dashboard's session (CSRF on writes), JSON
+# only, every error as {"error": ..., "field": ...} (costapp/api/errors.py).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First, so an unauthenticated call is a 401 with WWW-Authenticate: Bearer.
+        "costapp.api.auth.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "costapp.api.errors.handle",
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+# OpenAPI 3 at /api/schema/, Swagger UI at /api/docs/ from the sidecar's static files (no CDN).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Inference Ledger API",
+    "DESCRIPTION": "Cost attribution for AI inference: explain, push usage, budgets and alerts.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelKindEnum": "costapp.alerts.models.ChannelKind",
+        "AlertKindEnum": "costapp.alerts.models.AlertKind",
+    },
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "pushToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A push source's token (POST /api/v1/usage only).",
+            }
+        }
+    },
 }
 
 # Celery: Redis when CELERY_BROKER_URL is set; otherwise tasks run in-process on the same code.

@@ -33,13 +33,9 @@ from costapp.attribution.tasks import attribute_pending
 from costapp.dburl import url_from_settings
 from costapp.ingest.errors import TransientError
 from costapp.ingest.models import IngestionRun, RunStatus
-from costapp.ingest.tasks import (
-    ingest_source,
-    prune_request_ids,
-    refresh_gpu_prices,
-    run_due_sources,
-)
+from costapp.ingest.tasks import prune_request_ids
 from costapp.sources.models import Source
+from costapp.sources.tasks import ingest_source, refresh_gpu_prices, run_due_sources
 from tests.attribution import builders
 from tests.sources.conftest import request_line
 from tests.sources.servers import serve
@@ -285,7 +281,7 @@ def test_the_worker_registers_every_task_beat_schedules(stack, worker):
     assert ingest_source.name in registered
 
 
-def test_beat_starts_with_the_four_periodic_entries(stack, tmp_path):
+def test_beat_starts_with_every_periodic_entry(stack, tmp_path):
     schedule = tmp_path / "beat-schedule"
     log = tmp_path / "beat.log"
     process = start_celery(stack, log, "-A", "costapp", "beat", f"--schedule={schedule}")
@@ -305,6 +301,8 @@ def test_beat_starts_with_the_four_periodic_entries(stack, tmp_path):
         "attribute-pending": (attribute_pending.name, 300.0),
         "refresh-gpu-prices": (refresh_gpu_prices.name, 86400.0),
         "prune-request-ids": (prune_request_ids.name, 86400.0),
+        "evaluate-alerts": ("costapp.alerts.tasks.evaluate_alerts", 900.0),
+        "deliver-alerts": ("costapp.alerts.tasks.deliver_alerts", 60.0),
     }
 
 

@@ -24,6 +24,7 @@ from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.test import Client
 
+from costapp.attribution.units import UnitCosts
 from costapp.dashboard import charts
 from costapp.sources.models import Source
 from tests.dashboard.builders import PASSWORD, allocation, finance_user, gpu_resource
@@ -234,7 +235,7 @@ def test_chart_names_are_escaped_and_never_pasted_into_hover_templates():
         assert "%{y}<" not in trace["hovertemplate"] and "evil" not in trace["hovertemplate"]
 
     over_time = charts.unit_cost_over_time(
-        [{"period": day, "model": EVIL, "cost_per_1m_tokens": Decimal(2)}], "model", "day", "USD"
+        [UnitCosts(period=day, key=EVIL, busy=Decimal(2), input_tokens=1_000_000)], "day", "USD"
     )
     assert over_time["data"][0]["name"].startswith("&lt;a href")
     assert "evil" not in over_time["data"][0]["hovertemplate"]

@@ -14,14 +14,10 @@ from costapp.ingest.errors import TransientError
 from costapp.ingest.files import InputFile
 from costapp.ingest.models import IngestionRun, RunStatus, SeenRequest
 from costapp.ingest.runs import ingest
-from costapp.ingest.tasks import (
-    ingest_source,
-    prune_request_ids,
-    refresh_gpu_prices,
-    run_due_sources,
-)
+from costapp.ingest.tasks import prune_request_ids
 from costapp.sources.models import GpuPrice, Source
 from costapp.sources.service import claim_due_sources
+from costapp.sources.tasks import ingest_source, refresh_gpu_prices, run_due_sources
 from tests.attribution import builders
 from tests.sources.conftest import request_line
 from tests.sources.servers import json_reply, serve
@@ -218,3 +214,55 @@ def test_the_daily_prune_forgets_request_ids_past_the_window(settings, tmp_path)
     source = _source("polled", tmp_path)  # one request at 2026-11-01T10:05Z: long past a day
     ingest_source.delay(source.pk).get()
     assert prune_request_ids.delay().get() == 1
+
+
+# Messages a deployment queued before the sources tasks left costapp/ingest/tasks.py.
+OLD_NAMES = {
+    "costapp.ingest.tasks.ingest_source": ingest_source,
+    "costapp.ingest.tasks.run_due_sources": run_due_sources,
+    "costapp.ingest.tasks.refresh_gpu_prices": refresh_gpu_prices,
+}
+
+
+def _queued_under_old_name(name: str):
+    celery_app.loader.import_default_modules()  # as a worker starts
+    task = celery_app.tasks.get(name)
+    assert task is not None, f"a message named {name!r} would be dropped as unregistered"
+    return task
+
+
+def test_a_poll_queued_under_the_old_task_names_still_runs(tmp_path):
+    polled = _source("polled", tmp_path)
+    [run_id] = (
+        _queued_under_old_name("costapp.ingest.tasks.ingest_source").apply(args=[polled.pk]).get()
+    )
+    assert IngestionRun.objects.get(pk=run_id).source == polled
+
+    due = _source("due", tmp_path)
+    scheduler = _queued_under_old_name("costapp.ingest.tasks.run_due_sources")
+    assert scheduler.apply().get() == [due.pk]
+    assert IngestionRun.objects.filter(source=due, status=RunStatus.SUCCEEDED).exists()
+
+
+def test_a_price_refresh_queued_under_its_old_name_still_runs():
+    refresh = _queued_under_old_name("costapp.ingest.tasks.refresh_gpu_prices")
+    with serve(_catalog) as peer:
+        assert refresh.apply(kwargs={"api_endpoint": peer.url, "anonymous": True}).get() == 1
+    assert GpuPrice.objects.filter(sku_id="A100").exists()
+
+
+@pytest.mark.parametrize("old_name", sorted(OLD_NAMES))
+def test_an_old_task_name_keeps_the_retries_and_time_limits_of_the_new(old_name):
+    alias, task = _queued_under_old_name(old_name), OLD_NAMES[old_name]
+    assert alias.name != task.name
+    for option in (
+        "acks_late",
+        "autoretry_for",
+        "max_retries",
+        "retry_backoff",
+        "retry_backoff_max",
+        "retry_jitter",
+        "soft_time_limit",
+        "time_limit",
+    ):
+        assert getattr(alias, option, None) == getattr(task, option, None), option

@@ -9,14 +9,19 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.views import APIView
 
+from costapp.attribution.query import QueryError, parse_currency, parse_hour
 from costapp.dashboard.explanation import explanation
-from costapp.dashboard.params import ParamError, parse_hour
 from costapp.ingest.errors import TransientError
 from costapp.ingest.models import RunStatus
 from costapp.sources import push
+
+from . import schemas
+from .negotiation import JsonOnly
 
 
 def _bearer(request) -> str:
@@ -38,39 +43,45 @@ class LedgerEncoder(DjangoJSONEncoder):
         return super().default(o)
 
 
-@csrf_exempt  # token-authenticated machine clients, no cookies: CSRF does not apply
-@require_POST
-def usage(request) -> JsonResponse:
-    """POST /api/v1/usage: a batch of request records, stored all or nothing."""
-    source = push.source_for_token(_bearer(request))
-    if source is None:
-        response = _error(401, "missing or invalid API token")
-        response["WWW-Authenticate"] = 'Bearer realm="inference-ledger"'
-        return response
-    try:
-        payload = push.parse_body(request.body)
-    except RequestDataTooBig:
-        return _error(413, "batch too large; send fewer records per request")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return _error(400, f"body is not JSON ({exc})", index=None, field=None)
-    try:
-        records = push.records_of(payload)
-        run = push.ingest_batch(source, records)
-    except push.BatchError as exc:
-        return _error(400, exc.message, index=exc.index, field=exc.field)
-    except (TransientError, OperationalError, InterfaceError):
-        response = _error(503, "temporarily unavailable; retry the same batch")
-        response["Retry-After"] = "30"
-        return response
-    return JsonResponse(
-        {
-            "run_id": run.pk,
-            "status": run.status,
-            "received": len(records),
-            "stored": run.rows_stored,
-            "duplicate_batch": run.status == RunStatus.SKIPPED,
-        }
-    )
+class Usage(APIView):
+    """POST /api/v1/usage: a batch of request records, stored all or nothing. Authenticated by
+    the push source's own token (costapp.sources.push), not a user's: no cookies, so no CSRF."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    content_negotiation_class = JsonOnly
+
+    @schemas.usage
+    def post(self, request) -> JsonResponse:
+        source = push.source_for_token(_bearer(request))
+        if source is None:
+            response = _error(401, "missing or invalid API token")
+            response["WWW-Authenticate"] = 'Bearer realm="inference-ledger"'
+            return response
+        try:
+            payload = push.parse_body(request.body)
+        except RequestDataTooBig:
+            return _error(413, "batch too large; send fewer records per request")
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return _error(400, f"body is not JSON ({exc})", index=None, field=None)
+        try:
+            records = push.records_of(payload)
+            run = push.ingest_batch(source, records)
+        except push.BatchError as exc:
+            return _error(400, exc.message, index=exc.index, field=exc.field)
+        except (TransientError, OperationalError, InterfaceError):
+            response = _error(503, "temporarily unavailable; retry the same batch")
+            response["Retry-After"] = "30"
+            return response
+        return JsonResponse(
+            {
+                "run_id": run.pk,
+                "status": run.status,
+                "received": len(records),
+                "stored": run.rows_stored,
+                "duplicate_batch": run.status == RunStatus.SKIPPED,
+            }
+        )
 
 
 @require_GET
@@ -87,9 +98,10 @@ def explain(request) -> JsonResponse:
         return _error(400, "team is required", field="team")
     try:
         hour = parse_hour(request.GET.get("hour", ""))
-    except ParamError as error:
+        currency = parse_currency(request.GET.get("currency"))
+    except QueryError as error:
         return _error(400, f"{error.field}: {error.message}", field=error.field)
-    found = explanation(request.user, team, hour, request.GET.get("currency"))
+    found = explanation(request.user, team, hour, currency)
     if found is None:
         # The same answer as for a team that does not exist: leads learn no other team's name.
         return _error(404, "no such team among those you may see")
@@ -103,3 +115,33 @@ def explain(request) -> JsonResponse:
         "idle_shared_withheld": found.idle_withheld,
     }
     return JsonResponse(body, encoder=LedgerEncoder)
+
+
+class Explain(APIView):
+    """GET /api/v1/explain, documented and authenticated (a bearer token or the dashboard's
+    session) by DRF; the answer is `explain`'s above."""
+
+    permission_classes = [IsAuthenticated]
+    content_negotiation_class = JsonOnly
+
+    @extend_schema(
+        summary="One team's allocations in one hour",
+        description=(
+            "Every allocation line of one team in one UTC hour with how it was computed: the "
+            "cost lines spread into the hour, utilization, idle, the split rule and the team's "
+            "share. One currency at a time (`currencies` lists the others). For a team lead, "
+            "figures that would reveal one other team's are null, with the reason in "
+            "`idle_shared_withheld`. Another team answers 404, as one that does not exist."
+        ),
+        parameters=[
+            OpenApiParameter("team", str, required=True, description="team slug"),
+            OpenApiParameter(
+                "hour", str, required=True, description="ISO 8601, any form of the hour"
+            ),
+            OpenApiParameter("currency", str, description="ISO 4217 code; default: the biggest"),
+        ],
+        responses=schemas.EXPLAIN_RESPONSES,
+    )
+    def get(self, request) -> JsonResponse:
+        # DRF has set request._request.user to whoever the token or session names.
+        return explain(request._request)

@@ -5,8 +5,9 @@ much cost each enabled rule moves over a window, and a "Preview this edit" butto
 form that previews the rule as edited without saving it (costapp.attribution.rules).
 
 Saving or deleting anything the split depends on (rules, the policy, and in the ingest admin
-the GPU inventory and telemetry mappings) recomputes every hour once the change commits, so
-the pages never show allocations made under rules that no longer exist.
+the GPU inventory and telemetry mappings) takes effect from a date (costapp.attribution.versions:
+rules and the policy keep a version per span), is kept in the audit trail (shown on each change
+form and under Config changes), and recomputes the open hours it can move once it commits.
 """
 
 from __future__ import annotations
@@ -22,49 +23,143 @@ from django.urls import path, reverse
 
 from costapp.core import limits
 
-from . import audit
-from .forms import CostRuleForm
-from .models import Allocation, AttributionPolicy, ConfigChange, CostRule, PeriodEvent
+from . import audit, versions
+from .forms import CostRuleForm, EffectiveDateForm
+from .models import (
+    Allocation,
+    AttributionPolicy,
+    ConfigChange,
+    CostRule,
+    EffectiveDated,
+    PeriodEvent,
+)
 from .rules import MAX_PREVIEW_DAYS, RulePreview, preview_rules
 
 
+def _merge(window: list, change: versions.Change) -> None:
+    """Widen [start, end) (None: unbounded) to cover the change's hours too."""
+    start, end = window
+    window[0] = None if start is None or change.start is None else min(start, change.start)
+    window[1] = None if end is None or change.end is None else max(end, change.end)
+
+
+def _summary(change: ConfigChange) -> str:
+    return "; ".join(
+        f"{name}: {old!r} -> {new!r}" for name, (old, new) in audit.changed_fields(change).items()
+    )
+
+
+class VersionFilter(admin.SimpleListFilter):
+    """Versions in force (or starting later) by default; the ended ones on request."""
+
+    title = "version"
+    parameter_name = "version"
+
+    def lookups(self, request, model_admin):
+        return [("current", "Current"), ("ended", "Ended"), ("all", "All versions")]
+
+    def choices(self, changelist):
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": (self.value() or "current") == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        chosen = self.value() or "current"
+        if chosen == "current":
+            return queryset.filter(effective_to__isnull=True)
+        if chosen == "ended":
+            return queryset.filter(effective_to__isnull=False)
+        return queryset
+
+
 class RecomputesAttribution(admin.ModelAdmin):
-    """An admin whose saves and deletes change how cost is split: recompute every hour after
-    the change commits, once per request however many rows it touched."""
+    """An admin whose saves and deletes change how cost is split. Each change takes effect from
+    a date (the form's "Effective from"; costapp.attribution.versions) and is recorded in the
+    audit trail; once it commits, the open hours it can move are recomputed, once per request
+    however many rows it touched."""
 
-    def _recompute_after_commit(self, request: HttpRequest) -> None:
-        if getattr(request, "_ledger_recompute", False):
+    form = EffectiveDateForm
+    change_form_template = "admin/attribution/versioned_change_form.html"
+
+    def _recompute_after_commit(self, request: HttpRequest, change: versions.Change) -> None:
+        window = getattr(request, "_ledger_recompute", None)
+        if window is not None:
+            _merge(window, change)
             return
-        request._ledger_recompute = True
-        from .tasks import recompute_all
+        window = request._ledger_recompute = [change.start, change.end]
 
-        transaction.on_commit(recompute_all.delay)
-        self.message_user(
-            request, "Attribution is being recomputed for every hour with this change.",
-            messages.INFO,
-        )  # fmt: skip
+        def enqueue() -> None:
+            from .tasks import recompute_from
+
+            start, end = window
+            recompute_from.delay(
+                start.isoformat() if start else None, end.isoformat() if end else None
+            )
+            since = f"from {start:%Y-%m-%d %H:%M} UTC" if start else "for every hour"
+            until = f" to {end:%Y-%m-%d %H:%M} UTC" if end else ""
+            self.message_user(
+                request,
+                f"Attribution is being recomputed {since}{until} with this change;"
+                " closed months never change.",
+                messages.INFO,
+            )
+
+        transaction.on_commit(enqueue)
+
+    @staticmethod
+    def _effective_from(form) -> datetime | None:
+        return form.effective_from() if isinstance(form, EffectiveDateForm) else None
+
+    def _record(
+        self, request, action: str, obj, old: dict | None, effective: datetime | None
+    ) -> None:
+        entry = audit.record(action, obj, by=request.user.get_username(), old=old)
+        ConfigChange.objects.filter(pk=entry.pk).update(effective_from=effective)
 
     def save_model(self, request, obj, form, change) -> None:
         old = audit.snapshot(type(obj).objects.get(pk=obj.pk)) if change and obj.pk else None
-        super().save_model(request, obj, form, change)
-        audit.record("change" if change else "add", obj, by=request.user.get_username(), old=old)
-        self._recompute_after_commit(request)
+        saved = versions.save(obj, self._effective_from(form))
+        self._record(request, "change" if change else "add", saved.obj, old, saved.start)
+        self._recompute_after_commit(request, saved)
 
     def delete_model(self, request, obj) -> None:
-        audit.record("delete", obj, by=request.user.get_username(), old=audit.snapshot(obj))
-        super().delete_model(request, obj)
-        self._recompute_after_commit(request)
+        entry = audit.record("delete", obj, by=request.user.get_username(), old=audit.snapshot(obj))
+        done = versions.delete(obj)
+        ConfigChange.objects.filter(pk=entry.pk).update(effective_from=done.start)
+        self._recompute_after_commit(request, done)
 
     def delete_queryset(self, request, queryset) -> None:
         for obj in queryset:
-            audit.record("delete", obj, by=request.user.get_username(), old=audit.snapshot(obj))
-        super().delete_queryset(request, queryset)
-        self._recompute_after_commit(request)
+            self.delete_model(request, obj)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if obj is not None:
+            chain = versions.versions(obj) if isinstance(obj, EffectiveDated) else [obj]
+            context["versions"] = chain if isinstance(obj, EffectiveDated) else None
+            entries = ConfigChange.objects.filter(
+                model=obj._meta.label, object_id__in=[str(v.pk) for v in chain]
+            )[:50]
+            context["config_changes"] = [(entry, _summary(entry)) for entry in entries]
+        return super().change_view(request, object_id, form_url, context)
 
 
 @admin.register(AttributionPolicy)
 class AttributionPolicyAdmin(RecomputesAttribution):
-    list_display = ["idle_policy", "output_token_weight", "derive_output_weight"]
+    list_display = [
+        "idle_policy", "output_token_weight", "derive_output_weight", "effective_from",
+        "effective_to",
+    ]  # fmt: skip
+    list_filter = [VersionFilter]
+    readonly_fields = ["effective_from", "effective_to", "supersedes"]
+
+    def has_add_permission(self, request) -> bool:
+        # One policy: a new version is an edit taking effect from a date.
+        return super().has_add_permission(request) and not AttributionPolicy.objects.exists()
 
 
 def _day(value: str | None) -> datetime | None:
@@ -80,7 +175,13 @@ def _day(value: str | None) -> datetime | None:
 @admin.register(CostRule)
 class CostRuleAdmin(RecomputesAttribution):
     form = CostRuleForm
-    list_display = ["priority", "name", "tag_key", "tag_value", "action", "team", "enabled"]
+    change_form_template = "admin/attribution/costrule/change_form.html"
+    list_display = [
+        "priority", "name", "tag_key", "tag_value", "action", "team", "enabled",
+        "effective_from", "effective_to",
+    ]  # fmt: skip
+    list_filter = [VersionFilter, "enabled", "action"]
+    readonly_fields = ["effective_from", "effective_to", "supersedes"]
     list_editable = ["enabled"]
     ordering = ["priority", "id"]
     actions = ["open_preview"]
@@ -126,7 +227,8 @@ class CostRuleAdmin(RecomputesAttribution):
         if not form.is_valid():
             return None
         edited = form.save(commit=False)
-        return self._render_preview(request, preview_rules(edited=edited), edited=edited)
+        preview = preview_rules(edited=edited, effective_from=form.effective_from())
+        return self._render_preview(request, preview, edited=edited)
 
     def _render_preview(
         self, request: HttpRequest, preview: RulePreview, edited: CostRule | None
@@ -175,16 +277,21 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(ConfigChange)
 class ConfigChangeAdmin(ReadOnlyAdmin):
-    list_display = ["at", "by", "action", "model", "object_repr", "fields_changed"]
+    list_display = [
+        "at",
+        "by",
+        "action",
+        "model",
+        "object_repr",
+        "effective_from",
+        "fields_changed",
+    ]
     list_filter = ["model", "action"]
     search_fields = ["object_repr", "by", "object_id"]
 
     @admin.display(description="old -> new")
     def fields_changed(self, change: ConfigChange) -> str:
-        return "; ".join(
-            f"{name}: {old!r} -> {new!r}"
-            for name, (old, new) in audit.changed_fields(change).items()
-        )
+        return _summary(change)
 
 
 @admin.register(PeriodEvent)

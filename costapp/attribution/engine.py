@@ -39,6 +39,11 @@ Method, per hour (UTC) and per GPU resource (a GpuResource: an instance with gpu
    the teams with GPU usage in that hour, or "gpu_cost" in proportion to those teams' amortized
    GPU cost in that hour. Lines no rule covers, or with no team to go to, stay "unallocated".
 
+Configuration is effective-dated (costapp.attribution.versions): a window is cut wherever a
+cost rule or policy version starts or ends (config_intervals), and each interval is computed
+with the rule versions (temp table _rules) and the policy version in force at its first hour.
+Shared and mapped rows record the rule version that placed them (Allocation.cost_rule_id).
+
 Invariant: per (hour, resource_id, currency), the Allocation rows of every kind sum to that
 resource-hour's spread cost exactly, for both bases. Idle lines are always stored; sharing
 idle back to teams (AttributionPolicy.idle_policy = "share") is a view in selectors.team_costs.
@@ -61,7 +66,7 @@ what it left out (AttributionResult.outside). And a window that still fails, wha
 exception, is rolled back alone, recorded on its runs (IngestionRun.attribution_error and
 attribution_failed_at), logged and skipped: the other windows go on. Failed runs leave the
 pending set (a deterministic fault would fail again every five minutes); a later recompute
-that covers their hours (`manage.py attribute`, an edit's recompute_all) clears the failure,
+that covers their hours (`manage.py attribute`, an edit's recompute_from) clears the failure,
 and `manage.py attribute --retry-failed` puts them back in the pending set. Only a lost
 database connection is raised instead, so the task retries with every window still pending.
 """
@@ -74,6 +79,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -85,12 +91,13 @@ from costapp.ingest.models import GpuMapping, IngestionRun, RunStatus
 from costapp.locks import try_advisory_lock
 
 from . import periods, steps
-from .models import AttributionPolicy, CostRule, RuleAction, RuleSource
+from .models import AttributionPolicy, CostRule, overlapping
 from .weights import output_weight
 
 log = logging.getLogger(__name__)
 
 _TEMP_TABLES = (
+    "_rules",
     "_lines",
     "_line_hours",
     "_rh",
@@ -218,7 +225,6 @@ def run_attribution(
     `respect_closed` is False (the rule preview's dry run, which rolls back).
     """
     began = time.monotonic()
-    policy = AttributionPolicy.current()
     bounds = plausible_hours()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, ENGINE])
@@ -253,8 +259,8 @@ def run_attribution(
         start, end = window
         hours = resources = allocations = 0
         weight = None
-        for low, high in periods.open_intervals(start, end, closed):
-            counted = _compute(cursor, policy, low, high)
+        for low, high in config_intervals(start, end, closed):
+            counted = _compute(cursor, AttributionPolicy.at(low), low, high)
             hours, allocations = hours + counted[0], allocations + counted[2]
             resources, weight = max(resources, counted[1]), counted[3]
         _settle(settle, covered, bounds)
@@ -270,14 +276,43 @@ def run_attribution(
     )
 
 
+def version_boundaries(start: datetime, end: datetime) -> list[datetime]:
+    """The hours inside (start, end) where a cost rule or policy version starts or ends. A
+    version applies to whole hours: the one in force at an hour's start splits that hour."""
+    found = set()
+    for model in (CostRule, AttributionPolicy):
+        spans = model.objects.filter(overlapping(start, end))
+        for moment in (
+            m for pair in spans.values_list("effective_from", "effective_to") for m in pair
+        ):
+            if moment is not None and start < _ceil_hour(moment) < end:
+                found.add(_ceil_hour(moment))
+    return sorted(found)
+
+
+def config_intervals(
+    start: datetime, end: datetime, closed: list | None = None
+) -> list[tuple[datetime, datetime]]:
+    """The open hours of [start, end), cut wherever the configuration in force changes: each
+    interval is computed with one set of rule versions and one policy version."""
+    cut = []
+    for low, high in periods.open_intervals(start, end, closed):
+        edges = [low, *version_boundaries(low, high), high]
+        cut += list(pairwise(edges))
+    return cut
+
+
 def _compute(
     cursor, policy: AttributionPolicy, start: datetime, end: datetime
 ) -> tuple[int, int, int, Decimal | None]:
-    """The SQL steps over [start, end): (hours, resources, allocation rows, output weight)."""
+    """The SQL steps over [start, end): (hours, resources, allocation rows, output weight).
+    The caller has cut the window so that one version of each rule and of the policy is in
+    force over all of it (config_intervals)."""
     params = {"start": start, "end": end, "w": output_weight(policy, start, end)}
     with_labels = GpuMapping.objects.filter(match_on=GpuMapping.MatchOn.LABEL).exists()
     for name in _TEMP_TABLES:
         cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    cursor.execute(steps.RULES, params)
     for statement, table in (
         (steps.LINES, "_lines"),
         (steps.LINE_HOURS, "_line_hours"),
@@ -290,7 +325,8 @@ def _compute(
         # Temp tables get no autovacuum statistics; the planner needs them for good joins.
         cursor.execute(f"ANALYZE {table}")
     cursor.execute(steps.TAG_CANDIDATES, params)
-    if _label_rules():
+    cursor.execute(steps.HAS_LABEL_RULES)
+    if cursor.fetchone()[0]:
         cursor.execute(steps.label_candidates(with_labels), params)
     cursor.execute(steps.WINNERS, params)
     allocations = 0
@@ -304,12 +340,6 @@ def _compute(
     cursor.execute("SELECT count(DISTINCT hour), count(DISTINCT resource_id) FROM _line_hours")
     hours, resources = cursor.fetchone()
     return hours, resources, allocations, params["w"]
-
-
-def _label_rules() -> bool:
-    return CostRule.objects.filter(
-        enabled=True, source=RuleSource.TELEMETRY_LABEL, action=RuleAction.ASSIGN
-    ).exists()
 
 
 def _pending_runs():

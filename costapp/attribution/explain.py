@@ -26,7 +26,7 @@ from costapp.core.access import total_reveals_one_team
 from costapp.ingest.models import CostLine, GpuResource
 from costapp.money import ZERO, split
 
-from .models import Allocation, LineKind
+from .models import Allocation, CostRule, LineKind
 
 _HOUR = timedelta(hours=1)
 
@@ -210,6 +210,7 @@ def explain(
             "pool": row.pool,
             "kind": row.kind,
             "rule": row.rule,
+            "rule_version": _rule_version(row),
             "weight_rule": _weight_rule(row),
             "utilization": row.utilization,
             "utilization_source": row.utilization_source,
@@ -253,6 +254,17 @@ def _withhold(entry: dict) -> None:
             f"{entry['share']['numerator'] if entry['share'] else '(none)'} / the weight of "
             "every team on the resource in the hour (largest remainder at 1E-10)"
         )
+
+
+def _rule_version(row: Allocation) -> str:
+    """The cost rule version that placed the row ("" when no rule did): hours computed before
+    an edit took effect keep naming the version they were split by."""
+    if row.cost_rule_id is None:
+        return ""
+    rule = CostRule.objects.filter(pk=row.cost_rule_id).first()
+    if rule is None:
+        return f"rule version #{row.cost_rule_id} (since deleted)"
+    return f"rule {rule.name} (version {rule.version_label})"
 
 
 def _weight_rule(row: Allocation) -> str:

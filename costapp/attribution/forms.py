@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from django import forms
 
+from costapp.core import limits
 from costapp.core.models import Team
+
+from . import versions
 
 NO_TEAM = (
     "",
@@ -26,7 +29,46 @@ def team_choices(current: str = "") -> list[tuple[str, str]]:
     return choices
 
 
-class CostRuleForm(forms.ModelForm):
+class EffectiveDateForm(forms.ModelForm):
+    """A configuration form with the date its change takes effect (costapp.attribution.versions):
+    hours before it keep what they were computed with; closed months never change."""
+
+    effective_date = forms.DateField(
+        required=False,
+        label="Effective from",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        default = versions.default_effective_from()
+        everything = f"from {default:%Y-%m-%d}" if default else "since always"
+        self.fields["effective_date"].help_text = (
+            "The first day (UTC) this change applies; earlier hours keep the previous values."
+            f" Blank: every open month ({everything}). Closed months never change."
+        )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        day = cleaned.get("effective_date")
+        if day is not None:
+            moment = versions.midnight(day)
+            problem = limits.check_time(moment)
+            if problem is None:
+                try:
+                    versions.effective_for(self.instance, moment)
+                except versions.VersionError as exc:
+                    problem = str(exc)
+            if problem is not None:
+                self.add_error("effective_date", problem)
+        return cleaned
+
+    def effective_from(self):
+        """The datetime the change takes effect, or None for the default."""
+        return versions.midnight(self.cleaned_data.get("effective_date"))
+
+
+class CostRuleForm(EffectiveDateForm):
     """The admin's base form for CostRule (the admin supplies the model and its fields)."""
 
     team = forms.ChoiceField(required=False)

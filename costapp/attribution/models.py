@@ -8,10 +8,13 @@ on its own. The method is described in costapp.attribution.engine.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 
 from costapp.money import MoneyField
 
@@ -47,6 +50,10 @@ class Allocation(models.Model):
     # tag:<tag key> / label:<label key> (busy GPU cost with no requests, mapped by a CostRule) |
     # "" (no rule applied)
     rule = models.CharField(max_length=100, blank=True)
+    # The CostRule version (its row id) that placed this row: shared lines and busy GPU cost
+    # mapped by a tag or label rule; None for the usage split, idle and the unplaced. Not a
+    # foreign key: a closed month keeps naming a version even after it is deleted.
+    cost_rule_id = models.BigIntegerField(null=True, blank=True)
     # The usage share that produced this row: weight / weight_total of the split it came from.
     weight = models.DecimalField(max_digits=38, decimal_places=10, null=True)
     weight_total = models.DecimalField(max_digits=38, decimal_places=10, null=True)
@@ -59,13 +66,65 @@ class Allocation(models.Model):
         ]
 
 
+def in_force_at(moment: datetime) -> Q:
+    """The versions valid at `moment`: started at or before it (or since always), not ended."""
+    return (Q(effective_from__isnull=True) | Q(effective_from__lte=moment)) & (
+        Q(effective_to__isnull=True) | Q(effective_to__gt=moment)
+    )
+
+
+def overlapping(start: datetime | None, end: datetime | None) -> Q:
+    """The versions valid in some instant of [start, end) (None: unbounded on that side)."""
+    where = Q()
+    if end is not None:
+        where &= Q(effective_from__isnull=True) | Q(effective_from__lt=end)
+    if start is not None:
+        where &= Q(effective_to__isnull=True) | Q(effective_to__gt=start)
+    return where
+
+
+class EffectiveDated(models.Model):
+    """Configuration kept as versions: each row holds the values in force over
+    [effective_from, effective_to) (None: since always / still in force). An edit that takes
+    effect later than a version's start closes that version and adds a new row superseding it
+    (costapp.attribution.versions), so the hours before keep the values they were computed with.
+    """
+
+    effective_from = models.DateTimeField(
+        null=True, blank=True, help_text="first hour this version applies (blank: since always)"
+    )
+    effective_to = models.DateTimeField(
+        null=True, blank=True, help_text="the hour a later version took over (blank: in force)"
+    )
+    supersedes = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def version_label(self) -> str:
+        """'since always', 'from 2026-11-15', 'from 2026-11-01 to 2026-11-15' (UTC)."""
+        start = f"from {_moment(self.effective_from)}" if self.effective_from else "since always"
+        return start + (f" to {_moment(self.effective_to)}" if self.effective_to else "")
+
+
+def _moment(value: datetime) -> str:
+    value = value.astimezone(UTC) if value.tzinfo else value
+    if (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0):
+        return f"{value:%Y-%m-%d}"
+    return f"{value:%Y-%m-%d %H:%M} UTC"
+
+
 class IdlePolicy(models.TextChoices):
     SEPARATE = "separate", "Show idle as its own line"
     SHARE = "share", "Share idle back to the pool's teams by their use"
 
 
-class AttributionPolicy(models.Model):
-    """The organisation's attribution settings; one row (pk=1), created on first read."""
+class AttributionPolicy(EffectiveDated):
+    """The organisation's attribution settings, as versions (EffectiveDated): the engine splits
+    each hour with the version in force at that hour; the first is created on first read."""
 
     idle_policy = models.CharField(
         max_length=16, choices=IdlePolicy.choices, default=IdlePolicy.SEPARATE
@@ -80,12 +139,24 @@ class AttributionPolicy(models.Model):
         verbose_name_plural = "attribution policy"
 
     def __str__(self) -> str:
-        return f"idle={self.idle_policy}, output weight={self.output_token_weight}"
+        return (
+            f"idle={self.idle_policy}, output weight={self.output_token_weight}"
+            f" ({self.version_label})"
+        )
+
+    @classmethod
+    def at(cls, moment: datetime) -> AttributionPolicy:
+        """The version in force at `moment` (the earliest one if the history starts later)."""
+        found = cls.objects.filter(in_force_at(moment)).order_by("-id").first()
+        if found is None:
+            found = cls.objects.order_by(
+                models.F("effective_from").asc(nulls_first=True), "id"
+            ).first()
+        return found or cls.objects.get_or_create(pk=1)[0]
 
     @classmethod
     def current(cls) -> AttributionPolicy:
-        policy, _ = cls.objects.get_or_create(pk=1)
-        return policy
+        return cls.at(timezone.now())
 
 
 class RuleAction(models.TextChoices):
@@ -99,8 +170,11 @@ class RuleSource(models.TextChoices):
     TELEMETRY_LABEL = "telemetry_label", "Pod label on GPU telemetry (DCGM namespace, pod, ...)"
 
 
-class CostRule(models.Model):
+class CostRule(EffectiveDated):
     """A tag or label mapping rule, tried by ascending priority; the first that matches decides.
+
+    Versioned (EffectiveDated): each hour is split by the versions in force at that hour, and
+    an Allocation names the version that placed it (cost_rule_id).
 
     Rules on cost line tags (source "tag") distribute shared / non-GPU lines ("assign", "even",
     "gpu_cost"); their "assign" rules also give the busy cost of a GPU resource-hour that has no
@@ -184,6 +258,8 @@ class ConfigChange(models.Model):
     object_id = models.CharField(max_length=64)
     object_repr = models.CharField(max_length=300)
     action = models.CharField(max_length=8)  # add | change | delete
+    # When the change takes effect (None: since always); hours before it were not recomputed.
+    effective_from = models.DateTimeField(null=True, blank=True)
     old = models.JSONField(null=True, blank=True)
     new = models.JSONField(null=True, blank=True)
 

@@ -29,9 +29,9 @@ from django.db import connection, transaction
 
 from costapp.money import ZERO
 
-from . import steps
-from .engine import run_attribution
-from .models import CostRule
+from . import steps, versions
+from .engine import _ceil_hour, _floor_hour, config_intervals, plausible_hours, run_attribution
+from .models import CostRule, overlapping
 
 DEFAULT_DAYS = 30
 # The longest window a preview computes (in a web request, under the engine lock).
@@ -119,12 +119,17 @@ def default_window() -> tuple[datetime, datetime] | None:
 
 
 def preview_rules(
-    start: datetime | None = None, end: datetime | None = None, edited: CostRule | None = None
+    start: datetime | None = None,
+    end: datetime | None = None,
+    edited: CostRule | None = None,
+    effective_from: datetime | None = None,
 ) -> RulePreview:
     """Dry-run the engine over [start, end) (default: default_window()) and report per rule.
 
-    `edited` is a rule as the change form holds it, saved or not: the preview applies it in
-    place of its stored version (or as a new rule), then rolls everything back.
+    `edited` is a rule as the change form holds it, saved or not: the preview saves it as the
+    admin would, taking effect from `effective_from` (costapp.attribution.versions: hours
+    before keep the previous version), then rolls everything back. A rule version in force in
+    some hour of the window is a row of its own.
     """
     if start is None or end is None:
         window = default_window()
@@ -140,23 +145,43 @@ def preview_rules(
         edited_pk = None
         if edited is not None:
             # A copy, so the caller's unsaved object does not get a pk that is rolled back.
-            draft = copy.copy(edited)
-            draft.save()
-            edited_pk = draft.pk
-        result = run_attribution(start, end, respect_closed=False)
-        params = {"start": result.start, "end": result.end}
-        with connection.cursor() as cursor:
-            gpu = _fetch(cursor, _GPU_BY_RULE, params)
-            shared = _fetch(cursor, _SHARED_BY_RULE, params)
-            cursor.execute(_GPU_UNRULED, params)
-            gpu_unruled = {cur: Amount(a, b) for cur, a, b in cursor.fetchall()}
-        rules = list(CostRule.objects.filter(enabled=True))
+            edited_pk = versions.save(copy.copy(edited), effective_from).obj.pk
+        gpu: dict[tuple, Amount] = defaultdict(Amount)
+        shared: dict[tuple, Amount] = defaultdict(Amount)
+        gpu_unruled: dict[str, Amount] = defaultdict(Amount)
+        first = last = None
+        # The engine's temp tables hold one interval's decisions: read them after each.
+        for low, high in config_intervals(*_hours(start, end), closed=[]):
+            result = run_attribution(low, high, respect_closed=False)
+            first, last = first or result.start, result.end or last
+            params = {"start": result.start, "end": result.end}
+            with connection.cursor() as cursor:
+                _add(gpu, _fetch(cursor, _GPU_BY_RULE, params))
+                _add(shared, _fetch(cursor, _SHARED_BY_RULE, params))
+                cursor.execute(_GPU_UNRULED, params)
+                _add(gpu_unruled, {cur: Amount(a, b) for cur, a, b in cursor.fetchall()})
+        rules = list(
+            CostRule.objects.filter(overlapping(first, last), enabled=True).order_by(
+                "priority", "id"
+            )
+        )
         if edited_pk is not None and all(r.pk != edited_pk for r in rules):
             rules.append(CostRule.objects.get(pk=edited_pk))
         transaction.set_rollback(True)
-    preview = _assemble(result.start, result.end, rules, edited_pk, gpu, shared, gpu_unruled)
+    preview = _assemble(first, last, rules, edited_pk, gpu, shared, gpu_unruled)
     preview.clamped = clamped
     return preview
+
+
+def _hours(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The window widened to whole hours, clamped to the hours the engine may compute."""
+    low, high = plausible_hours()
+    return _floor_hour(max(start, low)), _ceil_hour(min(end, high))
+
+
+def _add(total: dict, part: dict) -> None:
+    for key, amount in part.items():
+        total[key] += amount
 
 
 def _fetch(cursor, sql: str, params: dict) -> dict[tuple, Amount]:

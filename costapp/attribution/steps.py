@@ -9,6 +9,19 @@ from __future__ import annotations
 
 from .splitsql import largest_remainder
 
+# The cost rule versions in force over the window (the engine cuts windows at every version
+# boundary, so one version per rule applies to all of it; the one in force at its first hour).
+RULES = """
+CREATE TEMP TABLE _rules ON COMMIT DROP AS
+SELECT * FROM attribution_costrule
+WHERE enabled AND (effective_from IS NULL OR effective_from <= %(start)s)
+  AND (effective_to IS NULL OR effective_to > %(start)s)
+"""
+
+HAS_LABEL_RULES = """
+SELECT EXISTS (SELECT 1 FROM _rules WHERE source = 'telemetry_label' AND action = 'assign')
+"""
+
 # A line is spread evenly over the hours its charge period touches: money.split(amount, [1]*n),
 # i.e. every hour gets floor(units / n) quanta and the first (units mod n) hours one more.
 # Only the window's hours are generated: a line whose charge period spans centuries (stored
@@ -155,21 +168,24 @@ FROM f
 
 _COLUMNS = """(hour, resource_id, pool, kind, team, model, endpoint, amortized_cost, billed_cost,
  currency, pricing_category, requests, input_tokens, output_tokens, gpu_hours, utilization,
- utilization_source, rule, weight, weight_total, computed_at)"""
+ utilization_source, rule, weight, weight_total, cost_rule_id, computed_at)"""
 
 # Idle, unmeasured and unallocated lines: at most one each per resource-hour.
 FRAME_LINES = f"""
 INSERT INTO attribution_allocation {_COLUMNS}
 SELECT hour, resource_id, pool, 'idle', '', '', '', idle_a, idle_b, currency, pricing_category,
-       0, 0, 0, gpu_count * (1 - u), u, u_source, '', NULL::numeric, NULL::numeric, now()
+       0, 0, 0, gpu_count * (1 - u), u, u_source, '', NULL::numeric, NULL::numeric,
+       NULL::bigint, now()
 FROM _frame WHERE u IS NOT NULL
 UNION ALL
 SELECT hour, resource_id, pool, 'unmeasured', '', '', '', amortized, billed, currency,
-       pricing_category, 0, 0, 0, gpu_count, NULL::numeric, '', '', NULL::numeric, NULL::numeric, now()
+       pricing_category, 0, 0, 0, gpu_count, NULL::numeric, '', '', NULL::numeric, NULL::numeric,
+       NULL::bigint, now()
 FROM _frame WHERE u IS NULL
 UNION ALL
 SELECT hour, resource_id, pool, 'unallocated', '', '', '', amortized - idle_a, billed - idle_b,
-       currency, pricing_category, 0, 0, 0, gpu_count * u, u, u_source, '', NULL::numeric, NULL::numeric, now()
+       currency, pricing_category, 0, 0, 0, gpu_count * u, u, u_source, '', NULL::numeric,
+       NULL::numeric, NULL::bigint, now()
 FROM _frame f WHERE u IS NOT NULL AND rule = '' AND NOT EXISTS (
     SELECT 1 FROM _winner w
     WHERE w.hour = f.hour AND w.resource_id = f.resource_id AND w.currency = f.currency)
@@ -192,7 +208,7 @@ WITH src AS (
 SELECT hour, resource_id, pool, 'usage', team, model, endpoint, part_a, part_b, currency,
        pricing_category, requests, input_tokens, output_tokens,
        round(gpu_count * u * weight / weight_total, 10), u, u_source, rule, weight,
-       weight_total, now()
+       weight_total, NULL::bigint, now()
 FROM lr
 """
 
@@ -213,7 +229,7 @@ FROM _frame f
 JOIN _line_hours lh ON lh.hour = f.hour AND lh.resource_id = f.resource_id
      AND lh.currency = f.currency AND lh.on_gpu
 JOIN _lines l ON l.line_id = lh.line_id
-JOIN attribution_costrule r ON r.enabled AND r.source = 'tag' AND r.action = 'assign'
+JOIN _rules r ON r.enabled AND r.source = 'tag' AND r.action = 'assign'
      AND l.tags ? r.tag_key AND (r.tag_value = '' OR l.tags ->> r.tag_key = r.tag_value)
 WHERE f.u IS NOT NULL AND f.rule = ''
 """
@@ -237,7 +253,7 @@ WITH s AS (
                AS hit
     FROM _frame f
     JOIN s ON s.hour = f.hour AND s.resource_id = f.resource_id
-    CROSS JOIN attribution_costrule r
+    CROSS JOIN _rules r
     WHERE f.u IS NOT NULL AND f.rule = '' AND r.enabled AND r.source = 'telemetry_label'
       AND r.action = 'assign'
 )
@@ -260,21 +276,23 @@ MAPPED_LINES = f"""
 INSERT INTO attribution_allocation {_COLUMNS}
 WITH src AS (
     SELECT f.hour, f.resource_id, f.currency, f.pool, f.pricing_category, f.u, f.u_source,
-           f.gpu_count, m.rule, m.team, m.model, m.endpoint, sum(m.weight) AS weight,
+           f.gpu_count, m.rule, m.rule_id, m.team, m.model, m.endpoint,
+           sum(m.weight) AS weight,
            f.amortized - f.idle_a AS amount_a, f.billed - f.idle_b AS amount_b
     FROM _winner w
     JOIN _frame f ON f.hour = w.hour AND f.resource_id = w.resource_id AND f.currency = w.currency
     JOIN _mapped m ON m.hour = w.hour AND m.resource_id = w.resource_id
          AND m.currency = w.currency AND m.rule_id = w.rule_id
     GROUP BY f.hour, f.resource_id, f.currency, f.pool, f.pricing_category, f.u, f.u_source,
-             f.gpu_count, f.amortized, f.idle_a, f.billed, f.idle_b, m.rule, m.team, m.model,
-             m.endpoint
+             f.gpu_count, f.amortized, f.idle_a, f.billed, f.idle_b, m.rule, m.rule_id, m.team,
+             m.model, m.endpoint
     HAVING sum(m.weight) > 0
 ), {largest_remainder("src", "hour, resource_id, currency", "team, model, endpoint")}
 SELECT hour, resource_id, pool, CASE WHEN team = '' THEN 'unallocated' ELSE 'usage' END, team,
        model, endpoint, part_a, part_b, currency, pricing_category, 0, 0, 0,
        round(gpu_count * u * weight / weight_total, 10), u, u_source,
-       CASE WHEN team = '' THEN '' ELSE rule END, weight, weight_total, now()
+       CASE WHEN team = '' THEN '' ELSE rule END, weight, weight_total,
+       CASE WHEN team = '' THEN NULL ELSE rule_id END, now()
 FROM lr
 """
 
@@ -289,7 +307,7 @@ WITH matched AS (
     FROM _lines l
     LEFT JOIN LATERAL (
         SELECT r.id AS rule_id, r.action, r.team, r.model, r.endpoint, r.tag_key
-        FROM attribution_costrule r
+        FROM _rules r
         WHERE r.enabled AND r.source = 'tag' AND l.tags ? r.tag_key
           AND (r.tag_value = '' OR l.tags ->> r.tag_key = r.tag_value)
         ORDER BY r.priority, r.id LIMIT 1
@@ -331,15 +349,18 @@ WITH src AS (
     WHERE s.action = 'even' OR (s.action = 'gpu_cost' AND r.gpu_cost > 0)
 ), {largest_remainder("src", "hour, resource_id, currency, pricing_category, rule_id", "team")}
 SELECT hour, resource_id, '', 'shared', team, '', '', part_a, part_b, currency,
-       pricing_category, 0, 0, 0, 0, NULL::numeric, '', action, weight, weight_total, now()
+       pricing_category, 0, 0, 0, 0, NULL::numeric, '', action, weight, weight_total, rule_id,
+       now()
 FROM lr
 UNION ALL
 SELECT hour, resource_id, '', 'shared', team, model, endpoint, amount_a, amount_b, currency,
-       pricing_category, 0, 0, 0, 0, NULL::numeric, '', 'tag:' || rule_id, NULL::numeric, NULL::numeric, now()
+       pricing_category, 0, 0, 0, 0, NULL::numeric, '', 'tag:' || rule_id, NULL::numeric,
+       NULL::numeric, rule_id, now()
 FROM _shared WHERE action = 'assign' AND team <> ''
 UNION ALL
 SELECT s.hour, s.resource_id, '', 'unallocated', '', '', '', s.amount_a, s.amount_b, s.currency,
-       s.pricing_category, 0, 0, 0, 0, NULL::numeric, '', '', NULL::numeric, NULL::numeric, now()
+       s.pricing_category, 0, 0, 0, 0, NULL::numeric, '', '', NULL::numeric, NULL::numeric,
+       NULL::bigint, now()
 FROM _shared s
 WHERE {SHARED_UNPLACED}
 """

@@ -1,14 +1,17 @@
 """Celery tasks for attribution: thin wrappers over the engine.
 
 `attribute_pending` recomputes the hours late data touched: celery beat runs it every few
-minutes and ingestion enqueues it after a successful poll. `recompute_all` recomputes every
-hour after an edit that can move any of them (a cost rule, the policy, the GPU inventory or
-mappings). The engine is idempotent and takes an advisory lock, so overlapping calls do no harm.
+minutes and ingestion enqueues it after a successful poll. `recompute_from` recomputes the open
+hours an edit can move (a cost rule, the policy, the GPU inventory or mappings): from the date
+the edit takes effect, to the end of the version edited. `recompute_all` recomputes every open
+hour. The engine is idempotent and takes an advisory lock, so overlapping calls do no harm.
 Both have time limits below the broker's visibility timeout (costapp/settings.py): at the soft
 one the engine records the window in hand as failed and stops, the later windows stay pending.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
@@ -41,3 +44,14 @@ def recompute_all() -> int:
     """Recompute every hour with the rules, policy and inventory as they are now; returns how
     many allocation rows were written."""
     return run_attribution().allocations
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+@retried_on_database_faults
+def recompute_from(start: str | None, end: str | None = None) -> int:
+    """Recompute the open hours of [start, end) (ISO 8601; None: unbounded on that side) with
+    the configuration in force in each; returns how many allocation rows were written."""
+    return run_attribution(_moment(start), _moment(end)).allocations

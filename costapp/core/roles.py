@@ -2,7 +2,7 @@
 
 A finance user is staff (to reach /admin/) and a member of this group, whose permissions are
 exactly FINANCE_CONFIGURATION: sources, cost rules, the attribution policy, teams and their
-members, and the GPU inventory. Computed tables (allocations, ingestion runs, stored bill rows)
+members, the GPU inventory, the what-if price tables and alert rules. Computed tables (allocations, ingestion runs, stored bill rows)
 are read-only in the admin for everyone, so they are not listed.
 
 `sync_finance_group()` runs after every `manage.py migrate` (see CoreConfig.ready), which is
@@ -31,6 +31,10 @@ FINANCE_CONFIGURATION: dict[str, tuple[str, ...]] = {
     "ingest.gpupool": ALL,
     "ingest.gpuresource": ALL,
     "ingest.gpumapping": ALL,
+    # What-if list prices (published figures finance keeps current) and alert rules.
+    "whatif.gpuinstanceprice": ALL,
+    "whatif.hostedmodelprice": ALL,
+    "alerts.alertrule": ALL,
 }
 
 

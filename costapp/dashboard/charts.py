@@ -14,18 +14,33 @@ pasting the name in, so a name can be neither markup nor a %{...} placeholder.
 from __future__ import annotations
 
 import json
-from datetime import date
+from collections import defaultdict
+from dataclasses import replace
+from datetime import date, datetime
 from decimal import Decimal
 
 import plotly.graph_objects as go
 
+from costapp.attribution.costs import CostRow
+from costapp.attribution.explorer import SliceRow
+from costapp.attribution.fleet import Heatmap
+from costapp.attribution.units import UnitCosts, UnitFigures
 from costapp.money import affixes, written_in
-
-from .selectors import UNOWNED, UnitCost
 
 # Team colours, then fixed greys/ambers for the lines no team owns, so idle reads as "waste".
 PALETTE = ("#2563eb", "#0d9488", "#9333ea", "#db2777", "#ea580c", "#65a30d", "#0891b2", "#4f46e5")
-UNOWNED_COLOURS = {"Idle": "#9ca3af", "Unmeasured": "#d1d5db", "Unallocated": "#fbbf24"}
+UNOWNED_COLOURS = {
+    "Idle": "#9ca3af",
+    "Idle (pools unused)": "#9ca3af",
+    "Unmeasured": "#d1d5db",
+    "Unallocated": "#fbbf24",
+}
+BUSY_ONLY = "#93c5fd"
+OTHER_COLOUR = "#6b7280"
+# Beyond this many series a chart draws the biggest and one "other" series for the rest: a
+# dozen lines or stacks in eight colours cannot be told apart (issue 16).
+TOP_SERIES = 8
+TOP_BARS = 12
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 
 
@@ -57,14 +72,18 @@ def _money_axis(currency: str, **extra) -> dict:
 
 
 def daily_cost(daily: dict[str, dict[date, Decimal]], currency: str) -> dict:
-    """Stacked daily cost: one bar segment per team, then idle / unmeasured / unallocated."""
+    """Stacked daily cost: one bar segment per team (with its idle share under share-idle),
+    then the company's idle / unmeasured / unallocated."""
     days = sorted({day for series in daily.values() for day in series})
-    teams = sorted(name for name in daily if name not in UNOWNED_COLOURS)
-    order = teams + [name for name in UNOWNED.values() if name in daily]
+    daily, other = _top_series(daily)
+    teams = sorted(name for name in daily if name not in UNOWNED_COLOURS and name != other)
+    order = teams + ([other] if other else []) + [n for n in UNOWNED_COLOURS if n in daily]
     amount = _text(written_in("%{y:,.2f}", currency))
     fig = go.Figure()
     for index, name in enumerate(order):
         colour = UNOWNED_COLOURS.get(name) or PALETTE[index % len(PALETTE)]
+        if name == other:
+            colour = OTHER_COLOUR
         fig.add_bar(
             name=_text(name),
             x=[day.isoformat() for day in days],
@@ -85,25 +104,34 @@ def daily_cost(daily: dict[str, dict[date, Decimal]], currency: str) -> dict:
     return _as_data(fig)
 
 
-def cost_per_million(rows: list[UnitCost], label: str, currency: str) -> dict:
-    """Horizontal bars: cost per 1M tokens (input + output) of each row that has tokens."""
-    priced = sorted(
-        (row for row in rows if row.per_million_tokens is not None),
-        key=lambda row: row.per_million_tokens,
-    )
+def cost_per_million(rows: list[CostRow], label: str, currency: str) -> dict:
+    """Horizontal bars per row that has tokens: cost per 1M tokens (input + output) fully
+    loaded (with the idle share of its pools) beside busy only."""
+    priced = [row for row in rows if row.per_million_loaded is not None]
+    if len(priced) > TOP_BARS:
+        by_cost = sorted(priced, key=lambda row: (-row.loaded, row.key))
+        rest = by_cost[TOP_BARS - 1 :]
+        priced = [*by_cost[: TOP_BARS - 1], _summed(rest, key=f"({len(rest)} others)")]
+    priced.sort(key=lambda row: row.per_million_loaded)
     amount = _text(written_in("%{x:,.2f}", currency))
-    fig = go.Figure(
-        go.Bar(
+    fig = go.Figure()
+    for name, colour, price in (
+        ("busy only", BUSY_ONLY, lambda row: row.per_million_busy),
+        ("fully loaded", PALETTE[0], lambda row: row.per_million_loaded),
+    ):
+        fig.add_bar(
+            name=name,
             orientation="h",
-            x=[_cents(row.per_million_tokens) for row in priced],
-            y=[_text(row.key) for row in priced],
-            marker_color=PALETTE[0],
-            hovertemplate="%{y}: " + amount + " per 1M tokens<extra></extra>",
+            x=[_cents(price(row)) for row in priced],
+            y=[_text(row.key or "(shared costs)") for row in priced],
+            marker_color=colour,
+            hovertemplate="%{y}: " + amount + " per 1M tokens, %{fullData.name}<extra></extra>",
         )
-    )
     fig.update_layout(
         _layout(
-            height=max(200, 34 * len(priced) + 60),
+            barmode="group",
+            height=max(200, 48 * len(priced) + 80),
+            legend=dict(orientation="h", y=-0.25),
             xaxis=_money_axis(
                 currency, title=_text(f"{currency} per 1M tokens, by {label}"), gridcolor="#e5e7eb"
             ),
@@ -119,27 +147,35 @@ _TICKS = {"hour": "%b %d %H:%M", "day": "%b %d", "month": "%b %Y"}
 _MIN_DTICK = {"day": 86_400_000, "month": "M1"}
 
 
-def unit_cost_over_time(periods: list[dict], label: str, grain: str, currency: str) -> dict:
-    """One line per team (or model, endpoint: `label`): blended cost per 1M tokens (input +
-    output) in each period."""
-    series: dict[str, list[dict]] = {}
+def unit_cost_over_time(periods: list[UnitCosts], grain: str, currency: str) -> dict:
+    """One line per team (or model, endpoint): cost per 1M tokens (input + output) in each
+    period, fully loaded, with a dotted line of the same colour for busy only."""
+    series: dict[str, list[UnitCosts]] = {}
     for row in periods:
-        if row["cost_per_1m_tokens"] is not None:
-            series.setdefault(row[label] or "(shared costs)", []).append(row)
-    periods_shown = {row["period"] for rows in series.values() for row in rows}
+        if row.per_million_loaded is not None:
+            series.setdefault(row.key or "(shared costs)", []).append(row)
+    series = _top_unit_series(series)
+    periods_shown = {row.period for rows in series.values() for row in rows}
     dtick = _MIN_DTICK.get(grain) if len(periods_shown) <= 14 else None
     amount = _text(written_in("%{y:,.4f}", currency))
     fig = go.Figure()
     for index, (name, rows) in enumerate(sorted(series.items())):
-        fig.add_scatter(
-            name=_text(name),
-            mode="lines+markers" if len(rows) < 60 else "lines",
-            x=[row["period"].isoformat() for row in rows],
-            # Unit prices can be fractions of a cent: keep four decimals, not two.
-            y=[float(round(row["cost_per_1m_tokens"], 4)) for row in rows],
-            line=dict(color=PALETTE[index % len(PALETTE)], width=2),
-            hovertemplate="%{x}<br>%{fullData.name}: " + amount + " per 1M tokens<extra></extra>",
-        )
+        colour = PALETTE[index % len(PALETTE)]
+        for suffix, dash, price in (
+            ("", "solid", lambda row: row.per_million_loaded),
+            (" (busy only)", "dot", lambda row: row.per_million_busy),
+        ):
+            fig.add_scatter(
+                name=_text(name + suffix),
+                mode="lines+markers" if len(rows) < 60 else "lines",
+                x=[row.period.isoformat() for row in rows],
+                # Unit prices can be fractions of a cent: keep four decimals, not two.
+                y=[float(round(price(row), 4)) for row in rows],
+                line=dict(color=colour, width=2, dash=dash),
+                hovertemplate="%{x}<br>%{fullData.name}: "
+                + amount
+                + " per 1M tokens<extra></extra>",
+            )
     fig.update_layout(
         _layout(
             height=360,
@@ -148,6 +184,125 @@ def unit_cost_over_time(periods: list[dict], label: str, grain: str, currency: s
                 currency, title=_text(f"{currency} per 1M tokens"), gridcolor="#e5e7eb"
             ),
             xaxis=dict(type="date", tickformat=_TICKS.get(grain), dtick=dtick),
+        )
+    )
+    return _as_data(fig)
+
+
+def _summed(rows: list, key: str):
+    """One row standing for `rows`: their costs, idle and counts added up, so its unit prices
+    are the group's own (total cost / total tokens), not an average of prices."""
+    return replace(
+        rows[0],
+        key=key,
+        busy=sum((row.busy for row in rows), Decimal(0)),
+        idle=sum((row.idle for row in rows), Decimal(0)),
+        requests=sum(row.requests for row in rows),
+        input_tokens=sum(row.input_tokens for row in rows),
+        output_tokens=sum(row.output_tokens for row in rows),
+    )
+
+
+def _top_series(daily: dict[str, dict]) -> tuple[dict[str, dict], str | None]:
+    """The biggest TOP_SERIES - 1 series by total and one "other" series summing the rest
+    (the company's own lines always kept); the other series' name, or None."""
+    named = [name for name in daily if name not in UNOWNED_COLOURS]
+    if len(named) <= TOP_SERIES:
+        return daily, None
+    totals = {name: sum(daily[name].values(), Decimal(0)) for name in named}
+    ranked = sorted(named, key=lambda name: (-totals[name], name))
+    rest = ranked[TOP_SERIES - 1 :]
+    other = f"({len(rest)} others)"
+    summed: dict = defaultdict(lambda: Decimal(0))
+    for name in rest:
+        for day, amount in daily[name].items():
+            summed[day] += amount
+    kept = {name: daily[name] for name in daily if name not in rest}
+    kept[other] = dict(summed)
+    return kept, other
+
+
+def _top_unit_series(series: dict[str, list]) -> dict[str, list]:
+    """The TOP_SERIES - 1 series with the biggest fully loaded cost, and per period one row for
+    the rest."""
+    if len(series) <= TOP_SERIES:
+        return series
+    totals = {name: sum((row.loaded for row in rows), Decimal(0)) for name, rows in series.items()}
+    ranked = sorted(series, key=lambda name: (-totals[name], name))
+    rest = ranked[TOP_SERIES - 1 :]
+    per_period: dict = defaultdict(list)
+    for name in rest:
+        for row in series[name]:
+            per_period[row.period].append(row)
+    other = f"({len(rest)} others)"
+    kept = {name: series[name] for name in ranked[: TOP_SERIES - 1]}
+    kept[other] = [_summed(per_period[period], other) for period in sorted(per_period)]
+    return kept
+
+
+def daily_by(rows: list[SliceRow], dimension: str, currency: str) -> dict:
+    """Stacked daily cost of slice rows (per day and `dimension`), one segment per value."""
+    daily: dict[str, dict[date, Decimal]] = defaultdict(dict)
+    for row in rows:
+        day = row.period.date() if isinstance(row.period, datetime) else row.period
+        name = getattr(row, dimension) or "(shared costs)"
+        daily[name][day] = daily[name].get(day, Decimal(0)) + row.cost
+    return daily_cost(dict(daily), currency)
+
+
+def volume_over_time(periods: list[UnitFigures], grain: str) -> dict:
+    """Requests (bars, left axis) and tokens (line, right axis) per period."""
+    x = [row.period.isoformat() for row in periods]
+    fig = go.Figure()
+    fig.add_bar(
+        name="requests",
+        x=x,
+        y=[row.requests for row in periods],
+        marker_color=BUSY_ONLY,
+        hovertemplate="%{x}<br>%{y:,} requests<extra></extra>",
+    )
+    fig.add_scatter(
+        name="tokens",
+        x=x,
+        y=[row.tokens for row in periods],
+        yaxis="y2",
+        mode="lines+markers" if len(periods) < 60 else "lines",
+        line=dict(color=PALETTE[2], width=2),
+        hovertemplate="%{x}<br>%{y:,} tokens<extra></extra>",
+    )
+    fig.update_layout(_layout(height=300, legend=dict(orientation="h", y=-0.2)))
+    fig.update_layout(
+        dict(
+            margin=dict(l=56, r=56, t=8, b=40),  # room for the tokens axis on the right
+            yaxis=dict(title="requests", separatethousands=True, gridcolor="#e5e7eb"),
+            yaxis2=dict(title="tokens", overlaying="y", side="right", separatethousands=True),
+            xaxis=dict(type="date", tickformat=_TICKS.get(grain)),
+        )
+    )
+    return _as_data(fig)
+
+
+def utilization_heatmap(grid: Heatmap) -> dict:
+    """Utilization % by UTC day (x) and hour of day (y); blank where nothing was measured."""
+    fig = go.Figure(
+        go.Heatmap(
+            x=[day.isoformat() for day in grid.days],
+            y=list(range(24)),
+            z=[[None if v is None else float(round(v, 1)) for v in hour] for hour in grid.cells],
+            zmin=0,
+            zmax=100,
+            colorscale="Blues",
+            colorbar=dict(title="% busy", ticksuffix="%"),
+            hovertemplate="%{x} %{y}:00 UTC<br>%{z:.1f}% busy<extra></extra>",
+            xgap=1,
+            ygap=1,
+        )
+    )
+    fig.update_layout(
+        _layout(
+            height=420,
+            xaxis=dict(type="date", tickformat="%b %d"),
+            yaxis=dict(title="hour of day (UTC)", dtick=3, autorange="reversed"),
         )
     )
     return _as_data(fig)

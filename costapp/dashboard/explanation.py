@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from costapp.attribution import selectors as attribution
 from costapp.attribution.explain import explain, idle_share_withheld
+from costapp.core.limits import check_time
 from costapp.ingest.models import GpuResource
 from costapp.money import ZERO
 
@@ -88,6 +89,13 @@ def explanation(user, team: str, hour: datetime, currency: str | None = None) ->
         totals=totals,
         idle_withheld=idle_withheld,
     )
+
+
+def neighbour_hour(hour: datetime, step: int) -> datetime | None:
+    """The hour `step` hours away, or None past the plausible time window, where the page's
+    previous / next link would only lead to a 400."""
+    moved = hour + step * HOUR
+    return None if check_time(moved) else moved
 
 
 def _step(entry: dict, basis: Basis) -> dict:

@@ -2,57 +2,86 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
-from costapp.core.access import is_finance, sees_whole_company, visible_teams
+from costapp.attribution.costs import cost_report
+from costapp.attribution.query import (
+    BASES,
+    GRAINS,
+    GROUPS,
+    QueryError,
+    ReportQuery,
+    parse_hour,
+    parse_query,
+)
+from costapp.attribution.units import unit_report
+from costapp.core.access import Scope, scope_for, sees_whole_company, visible_teams
 from costapp.sources.selectors import needing_attention
 
-from . import charts, selectors
-from .explanation import explanation
-from .params import ParamError, parse_hour, parse_period
-from .unit_economics import DIMENSIONS, GRAINS, units
+from . import charts
+from .explanation import explanation, neighbour_hour
+from .paging import paginate
 
 
-def _bad_request(request, error: ParamError) -> HttpResponse:
-    """A 400 page that names the query parameter and what to send instead."""
-    context = {"field": error.field, "message": error.message, "path": request.path}
-    return render(request, "dashboard/bad_request.html", context, status=400)
+def _weight(weight: Decimal) -> str:
+    """The output token weight as the method sentence states it: 1, 1.5, not 1.000000."""
+    return format(weight.normalize(), "f")
 
 
 def _choice(value: str | None, choices, default: str) -> str:
     return value if value in choices else default
 
 
+def _read(request) -> tuple[Scope, ReportQuery]:
+    """The reader's scope and the report query of the request, narrowed to `team` if asked."""
+    query = parse_query(request.GET)
+    scope = scope_for(request.user).narrowed(query.team)
+    if scope is None:
+        # The same answer for a team that exists and one that does not: leads learn no names.
+        raise QueryError("team", f"{query.team[:40]!r} is not among the teams you may see")
+    return scope, query
+
+
+def _query_error(request, template: str, error: QueryError, **extra) -> HttpResponse:
+    """The page again, without figures, with the bad parameter named inline: a 400. `extra`:
+    what the page needs to draw its heading and controls (its subject's name, say)."""
+    context = {
+        "error": error,
+        "q": ReportQuery(),
+        "start_text": request.GET.get("start", ""),
+        "end_text": request.GET.get("end", ""),
+        "grains": GRAINS,
+        "dimensions": GROUPS,
+        **extra,
+    }
+    return render(request, template, context, status=400)
+
+
 @login_required
 def overview(request):
-    basis = _choice(request.GET.get("basis"), selectors.BASES, "amortized")
-    share_idle = selectors.share_idle_param(request.GET.get("idle"))
     try:
-        period = parse_period(request.GET.get("start"), request.GET.get("end"))
-    except ParamError as error:
-        return _bad_request(request, error)
-    start, end = period.start, period.end
-    currency = request.GET.get("currency")
-    data = selectors.overview(
-        request.user, basis, start, end, share_idle=share_idle, currency=currency
-    )
+        scope, query = _read(request)
+    except QueryError as error:
+        return _query_error(request, "dashboard/overview.html", error)
+    report = cost_report(scope, query)
     context = {
-        "o": data,
-        "currency": data.currency,
-        "currencies": data.currencies,
-        "start": start,
-        "end": end,
-        "idle": data.by_kind.get(selectors.LineKind.IDLE),
-        "unallocated": data.by_kind.get(selectors.LineKind.UNALLOCATED),
-        "unmeasured": data.by_kind.get(selectors.LineKind.UNMEASURED),
-        "daily_chart": charts.daily_cost(data.daily, data.currency) if data.daily else None,
-        "unit_chart": charts.cost_per_million(data.models, "model", data.currency)
-        if data.tokens
+        "o": report,
+        "q": query,
+        "w": _weight(report.output_weight),
+        "currency": report.currency,
+        "currencies": report.currencies,
+        "start": query.start,
+        "end": query.end,
+        "daily_chart": charts.daily_cost(report.daily, report.currency) if report.daily else None,
+        "unit_chart": charts.cost_per_million(report.models, "model", report.currency)
+        if report.all_teams.tokens
         else None,
     }
-    if is_finance(request.user):
+    if scope.whole_company:
         # Figures are only as current as their sources: say so where finance reads them.
         context["sources_total"], context["sources_attention"] = needing_attention()
     return render(request, "dashboard/overview.html", context)
@@ -60,31 +89,30 @@ def overview(request):
 
 @login_required
 def unit_economics(request):
-    basis = _choice(request.GET.get("basis"), selectors.BASES, "amortized")
     try:
-        period = parse_period(request.GET.get("start"), request.GET.get("end"))
-    except ParamError as error:
-        return _bad_request(request, error)
-    data = units(
-        request.user,
-        basis,
-        period.start,
-        period.end,
-        by=_choice(request.GET.get("by"), DIMENSIONS, "team"),
-        grain=_choice(request.GET.get("grain"), GRAINS, "day"),
-        share_idle=selectors.share_idle_param(request.GET.get("idle")),
-        currency=request.GET.get("currency"),
-    )
+        scope, query = _read(request)
+    except QueryError as error:
+        return _query_error(request, "dashboard/units.html", error)
+    report = unit_report(scope, query)
+    # Newest first, then by key; the chart draws every period, the table a page of them.
+    by_key = sorted(report.periods, key=lambda row: row.key)
+    try:
+        period_page = paginate(request, sorted(by_key, key=lambda row: row.period, reverse=True))
+    except QueryError as error:
+        return _query_error(request, "dashboard/units.html", error)
     context = {
-        "u": data,
-        "currency": data.currency,
-        "currencies": data.currencies,
-        "start": period.start,
-        "end": period.end,
+        "u": report,
+        "period_page": period_page,
+        "q": query,
+        "w": _weight(report.output_weight),
+        "currency": report.currency,
+        "currencies": report.currencies,
+        "start": query.start,
+        "end": query.end,
         "grains": GRAINS,
-        "dimensions": DIMENSIONS,
-        "chart": charts.unit_cost_over_time(data.periods, data.by, data.grain, data.currency)
-        if data.periods
+        "dimensions": GROUPS,
+        "chart": charts.unit_cost_over_time(report.periods, query.grain, report.currency)
+        if report.periods
         else None,
     }
     return render(request, "dashboard/units.html", context)
@@ -93,7 +121,7 @@ def unit_economics(request):
 @login_required
 def explain(request):
     """The arithmetic behind one team's cost in one hour; the form to pick them."""
-    basis = _choice(request.GET.get("basis"), selectors.BASES, "amortized")
+    basis = _choice(request.GET.get("basis"), BASES, "amortized")
     team, hour_text = request.GET.get("team", "").strip(), request.GET.get("hour", "").strip()
     context = {
         "basis": basis,
@@ -102,21 +130,23 @@ def explain(request):
         "teams": visible_teams(request.user).values_list("slug", flat=True),
         "whole_company": sees_whole_company(request.user),
     }
-    if team and hour_text:
+    if hour_text:
         try:
-            hour = parse_hour(hour_text)
-        except ParamError as error:
+            context["hour"] = hour = parse_hour(hour_text)
+        except QueryError as error:
             context["error"] = f"Hour: {error.message}."
             return render(request, "dashboard/explain.html", context, status=400)
+    if team and hour_text:
         found = explanation(request.user, team, hour, request.GET.get("currency"))
         if found is None:
             # Not "forbidden": a lead should not learn which other teams exist.
             raise Http404("no such team among yours")
         context.update(
             x=found,
-            hour=hour,
             steps=found.steps(basis),
             currency=found.currency,
             currencies=found.currencies,
+            previous_hour=neighbour_hour(hour, -1),
+            next_hour=neighbour_hour(hour, +1),
         )
     return render(request, "dashboard/explain.html", context)

@@ -121,11 +121,10 @@ def demo_sources(outdir: Path) -> list[Source]:
 
 
 def demo_rules() -> list[CostRule]:
-    """The demo's cost rules, created or put back as shipped (matched by name)."""
-    return [
-        CostRule.objects.update_or_create(name=rule["name"], defaults=rule)[0]
-        for rule in DEMO_RULES
-    ]
+    """The demo's cost rules, created or put back as shipped (matched by name, among the
+    versions in force: an edited rule keeps its earlier versions for the hours before it)."""
+    current = CostRule.objects.filter(effective_to__isnull=True)
+    return [current.update_or_create(name=rule["name"], defaults=rule)[0] for rule in DEMO_RULES]
 
 
 def _window_moved(outdir: Path, start: datetime, end: datetime, seed: int) -> bool:

@@ -1,6 +1,9 @@
 """Admin for the GPU inventory and the telemetry-to-resource mapping operators maintain.
 
-Both decide how cost is split, so an edit recomputes attribution (RecomputesAttribution).
+Both decide how cost is split, so an edit recomputes attribution (RecomputesAttribution) from
+the day its "Effective from" gives, and is kept in the audit trail. They are one row each, not
+versions: hours before that day are not recomputed, but a later recompute of them uses the rows
+as they are now (docs/ARCHITECTURE.md, "Effective-dated configuration").
 """
 
 from __future__ import annotations

@@ -85,7 +85,7 @@ class SourceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Run now (enqueue an ingestion)")
     def run_now(self, request, queryset) -> None:
-        from costapp.ingest.tasks import ingest_source
+        from costapp.sources.tasks import ingest_source
 
         for source in queryset:
             ingest_source.delay(source.pk)

@@ -48,7 +48,7 @@ def test_policy_share_makes_sharing_the_default_view(attributed):
 
 def test_team_filter_hides_other_teams(attributed):
     assert [c.team for c in team_costs(*attributed, teams=["ads"])] == ["ads"]
-    assert [r["team"] for r in unit_costs(*attributed, teams=["ads"])] == ["ads"]
+    assert [r.team for r in unit_costs(*attributed, teams=["ads"])] == ["ads"]
 
 
 def test_billed_basis_reports_billed_cost(attributed):
@@ -57,29 +57,41 @@ def test_billed_basis_reports_billed_cost(attributed):
 
 
 def test_unit_costs_per_token_request_and_gpu_hour(attributed):
-    row = {r["team"]: r for r in unit_costs(*attributed, period="day")}["search"]
-    assert row["cost"] == Decimal(30)
-    assert row["cost_per_1m_input"] == Decimal(15)
-    assert row["cost_per_1m_output"] == Decimal(30)
-    assert row["cost_per_1m_tokens"] == Decimal(10)
-    assert row["cost_per_1k_requests"] == Decimal(10)
-    assert row["gpu_hours_per_1m_tokens"] == Decimal("0.1")
+    row = {r.team: r for r in unit_costs(*attributed, period="day")}["search"]
+    assert (row.cost, row.busy, row.idle) == (Decimal(30), Decimal(30), Decimal(45))
+    # Output weight w = 1: input carries 2M / (2M + 1 x 1M) of the cost, output the rest.
+    assert row.per_million_input_busy == Decimal(10) == row.per_million_output_busy
+    assert row.per_million_input_loaded == Decimal(25) == row.per_million_output_loaded
+    assert row.per_million_busy == Decimal(10)
+    assert row.per_million_loaded == Decimal(25)  # with its 45 share of the GPU's idle
+    assert row.per_thousand_requests == Decimal(25)
+    assert row.gpu_hours_per_million_tokens == Decimal("0.1")
+
+
+def test_the_output_weight_splits_input_from_output_cost(attributed):
+    AttributionPolicy.objects.update(output_token_weight=Decimal(4))
+    row = {r.team: r for r in unit_costs(*attributed)}["search"]
+    # 2M input + 4 x 1M output: input carries 2/6 of 30 = 10, output 20.
+    assert row.output_weight == Decimal(4)
+    assert row.per_million_input_busy == Decimal(5)
+    assert row.per_million_output_busy == Decimal(20)
 
 
 def test_idle_capacity_per_org_pool_and_team(attributed):
     org = idle_capacity(*attributed)[0]
-    assert (org["idle_hours_pct"], org["idle_cost_pct"]) == (Decimal(60), Decimal(60))
-    assert idle_capacity(*attributed, by="pool")[0]["key"] == "aws/us-east-1/H100"
-    team = {r["key"]: r for r in idle_capacity(*attributed, by="team")}["ads"]
-    assert team["gpu_hours"] == Decimal("0.25") and team["idle_gpu_hours"] == Decimal("0.15")
+    assert (org.idle_hours_pct, org.idle_cost_pct) == (Decimal(60), Decimal(60))
+    assert idle_capacity(*attributed, by="pool")[0].key == "aws/us-east-1/H100"
+    team = {r.key: r for r in idle_capacity(*attributed, by="team")}["ads"]
+    assert team.gpu_hours == Decimal("0.25") and team.idle_gpu_hours == Decimal("0.15")
 
 
 def test_unit_costs_under_share_idle_carry_each_keys_idle_share(attributed):
-    row = {r["team"]: r for r in unit_costs(*attributed, share_idle=True)}["search"]
-    assert (row["cost"], row["idle"]) == (Decimal(75), Decimal(45))
-    assert row["gpu_hours"] == Decimal("0.75")
-    assert row["cost_per_1m_tokens"] == Decimal(25)
-    assert {r["team"]: r["idle"] for r in unit_costs(*attributed, share_idle=False)}["ads"] == 0
+    row = {r.team: r for r in unit_costs(*attributed, share_idle=True)}["search"]
+    assert (row.cost, row.idle) == (Decimal(75), Decimal(45))
+    assert row.gpu_hours == Decimal("0.75")
+    assert row.per_million_loaded == Decimal(25)
+    separate = {r.team: r for r in unit_costs(*attributed, share_idle=False)}["ads"]
+    assert (separate.cost, separate.gpu_hours) == (separate.busy, separate.busy_gpu_hours)
 
 
 def test_the_shared_view_conserves_across_keys_teams_and_company_lines():
@@ -111,8 +123,8 @@ def test_the_shared_view_conserves_across_keys_teams_and_company_lines():
             share_idle=True,
             basis=basis,
         )
-        assert sum(r["cost"] for r in keys) + company == total
+        assert sum(r.cost for r in keys) + company == total
         teams = team_costs(*window, share_idle=True, basis=basis)
         assert sum(t.total for t in teams) + company == total
-        by_team = {r["team"]: r["cost"] for r in unit_costs(*window, share_idle=True, basis=basis)}
+        by_team = {r.team: r.cost for r in unit_costs(*window, share_idle=True, basis=basis)}
         assert by_team == {t.team: t.total for t in teams}

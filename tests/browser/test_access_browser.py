@@ -27,6 +27,14 @@ def test_a_team_lead_sees_only_their_team_and_no_sources_link(fortnight, logged_
         assert "mistral-7b-instruct" in page.text_content(own)
         text = page.text_content("body")
         assert [name for name in others if name in text] == [], path
-        assert page.locator("nav a").all_inner_texts() == ["Overview", "Unit economics", "Explain"]
+        assert page.locator("nav a").all_inner_texts() == [
+            "Overview",
+            "Unit economics",
+            "Teams",
+            "Explorer",
+            "Explain",
+            "What-if",
+            "Budgets",
+        ]
 
     assert visit(page, "/sources/").status == 403

@@ -8,9 +8,11 @@ from decimal import Decimal
 
 import pytest
 
+from costapp.attribution.costs import CostRow
 from costapp.attribution.models import LineKind
+from costapp.attribution.query import ReportQuery, currencies
+from costapp.core.access import scope_for
 from costapp.dashboard import charts
-from costapp.dashboard.selectors import UnitCost, currencies, scope_for
 
 from .builders import PASSWORD, allocation, figure, finance_user, page, team_lead
 
@@ -66,7 +68,8 @@ def test_the_default_is_the_biggest_currency_and_only_its_figures_are_summed(
     assert figure(html, "attributed") == "$150.00"
     assert figure(html, "idle-cost") == "$30.00"
     assert figure(html, "unallocated") == "$5.00"
-    assert figure(html, "per-million") == "$100.00"  # 150.004 over 1.5M tokens
+    assert figure(html, "per-million-busy") == "$100.00"  # 150.004 over 1.5M tokens
+    assert figure(html, "per-million") == "$120.00"  # with the pool's 30 idle: 180.004 over 1.5M
     assert "237.51" not in html and "€" not in html
     assert "translate" not in html.split('id="by-team"')[1].split("</table>")[0]
     assert _toggle(html) == ["USD*", "EUR"]  # biggest first, not alphabetical
@@ -77,7 +80,8 @@ def test_asking_for_euros_shows_only_the_euro_figures(client, two_currencies):
     assert figure(html, "total-spend") == "€52.51"
     assert figure(html, "attributed") == "€42.51"
     assert figure(html, "idle-cost") == "€10.00"
-    assert figure(html, "per-million") == "€85.01"  # 42.506 over 0.5M tokens
+    assert figure(html, "per-million-busy") == "€85.01"  # 42.506 over 0.5M tokens
+    assert figure(html, "per-million") == "€105.01"  # with the pool's 10 idle
     assert "$" not in html.split("</header>")[1].split("<script")[0]
     assert "237.51" not in html
     assert _toggle(html) == ["USD", "EUR*"]
@@ -86,9 +90,18 @@ def test_asking_for_euros_shows_only_the_euro_figures(client, two_currencies):
     )
 
 
-def test_an_unknown_currency_falls_back_to_the_default(client, two_currencies):
-    html = _overview(client, finance_user(), "?currency=CHF")
+def test_a_currency_absent_from_the_period_shows_the_biggest_and_says_so(client, two_currencies):
+    html = _overview(client, finance_user(), "?currency=chf")
     assert figure(html, "total-spend") == "$185.00"
+    assert "No CHF cost in this period</strong>; showing USD." in html
+
+
+@pytest.mark.parametrize("path", ["/", "/units/"])
+@pytest.mark.parametrize("value", ["dollars", "U$", "12", "EU"])
+def test_a_malformed_currency_is_a_400_naming_it(client, two_currencies, path, value):
+    html = page(client, finance_user(), f"{path}?currency={value}", status=400)
+    assert "Query parameter <code>currency</code>" in html
+    assert "is not a currency code (expected three letters, e.g. USD)" in html
 
 
 def test_shared_idle_goes_to_the_use_of_the_same_currency(client, two_currencies):
@@ -121,11 +134,13 @@ def test_a_single_currency_gets_no_currency_toggle(client):
 
 def test_a_team_leads_currencies_are_those_of_their_own_teams(client, two_currencies):
     translate, search = team_lead("translate"), team_lead("search")
-    assert currencies(scope_for(translate)) == ["EUR"]
-    assert currencies(scope_for(search)) == ["USD", "EUR"]
-    assert currencies(scope_for(finance_user())) == ["USD", "EUR"]
-    html = _overview(client, translate, "?currency=USD")  # USD is not theirs: ignored
+    every_day = ReportQuery()
+    assert currencies(scope_for(translate), every_day) == ["EUR"]
+    assert currencies(scope_for(search), every_day) == ["USD", "EUR"]
+    assert currencies(scope_for(finance_user()), every_day) == ["USD", "EUR"]
+    html = _overview(client, translate, "?currency=USD")  # USD is not theirs: not shown
     assert figure(html, "total-spend") == "€40.01"
+    assert "No USD cost in this period for your teams" in html
     assert 'id="currency-toggle"' not in html
 
 
@@ -133,6 +148,7 @@ def test_the_units_page_and_its_chart_use_the_chosen_currency(client, two_curren
     user = finance_user()
     html = page(client, user, "/units/?currency=EUR")
     summary = html.split('id="units-summary"')[1].split("</table>")[0]
+    summary = re.sub(r"</?a\b[^>]*>", "", summary)  # names link to their pages
     assert re.findall(r'<th scope="row">([^<]*)</th><td class="num">([^<]*)<', summary) == [
         ("search", "€2.50"),
         ("translate", "€40.01"),
@@ -154,7 +170,7 @@ def test_overview_charts_name_the_currency(client, two_currencies):
 
 
 def test_a_currency_without_a_sign_is_written_after_the_amount_in_charts():
-    rows = [UnitCost(key="m", cost=Decimal(3), requests=1, input_tokens=1_000_000, output_tokens=0)]
+    rows = [CostRow(key="m", busy=Decimal(3), requests=1, input_tokens=1_000_000)]
     layout = charts.cost_per_million(rows, "model", "CHF")
     axis = layout["layout"]["xaxis"]
     assert (axis["tickprefix"], axis["ticksuffix"]) == ("", " CHF")

@@ -87,3 +87,60 @@ def test_overview_links_each_team_to_its_most_expensive_hour(client, hour):
     followed = client.get(unescape(links["search"]))
     assert followed.status_code == 200
     assert _steps(followed.content.decode(), "result") == ["3.5000000000", "45.0000000001"]
+
+
+def _links(html: str) -> dict[str, str]:
+    return {
+        name: unescape(href)
+        for name, href in re.findall(
+            r'id="(previous-hour|next-hour)" rel="[a-z]+" href="([^"]+)"', html
+        )
+    }
+
+
+def test_the_form_has_an_hour_picker_in_utc_and_a_submit_button(client, hour):
+    html = _page(client, finance_user(), "?team=search&hour=2026-10-01T10:00Z&basis=billed")
+    picker = re.search(
+        r'<input type="datetime-local" name="hour" step="3600" value="([^"]*)"', html
+    )
+    # The picker's own format, no zone: the page says the hours are UTC.
+    assert picker and picker.group(1) == "2026-10-01T10:00"
+    assert "Hour (UTC)" in html
+    # The button Enter presses keeps the basis the page is on.
+    assert re.search(
+        r'<button type="submit"[^>]*name="basis" value="billed" id="explain-submit"', html
+    )
+
+
+def test_a_picked_hour_without_a_zone_is_read_as_utc(client, hour):
+    # What the datetime-local picker sends.
+    html = _page(client, finance_user(), "?team=search&hour=2026-10-01T10:00&basis=amortized")
+    assert _steps(html, "result") == ["3.5000000000", "45.0000000001"]
+
+
+def test_previous_and_next_hour_move_by_one_hour_and_keep_basis_and_currency(client, hour):
+    html = _page(
+        client, finance_user(), "?team=search&hour=2026-10-01T10:00Z&basis=billed&currency=USD"
+    )
+    links = _links(html)
+    assert links == {
+        "previous-hour": "?team=search&hour=2026-10-01T09%3A00Z&basis=billed&currency=USD",
+        "next-hour": "?team=search&hour=2026-10-01T11%3A00Z&basis=billed&currency=USD",
+    }
+    # Following them lands on the neighbouring hour with the same basis.
+    after = client.get("/explain/" + links["next-hour"]).content.decode()
+    assert "2026-10-01 11:00 UTC" in after
+    assert 'value="billed" class="on"' in after
+    assert _links(after)["previous-hour"] == (
+        "?team=search&hour=2026-10-01T10%3A00Z&basis=billed&currency=USD"
+    )
+
+
+def test_there_is_no_link_to_an_hour_outside_the_time_window(client, hour):
+    html = _page(client, finance_user(), "?team=search&hour=2000-01-01T00:00Z")
+    assert set(_links(html)) == {"next-hour"}
+
+
+def test_a_malformed_hour_without_a_team_is_also_a_400(client, hour):
+    html = _page(client, finance_user(), "?hour=9999-12-31T23:00Z", status=400)
+    assert "outside the plausible time window" in html

@@ -93,7 +93,9 @@ def test_basis_switch_changes_the_totals(client, ledger):
     assert amortized == money(_sum("amortized_cost"))
     assert billed == money(_sum("billed_cost"))
     assert amortized != billed
-    assert figure(_page(client, user, "?basis=nonsense"), "total-spend") == amortized
+    html = page(client, user, "/?basis=nonsense", status=400)
+    assert "Query parameter <code>basis</code>: &#x27;nonsense&#x27; is not one of" in html
+    assert 'id="total-spend"' not in html and 'class="controls"' in html
 
 
 def test_cost_per_million_tokens_per_team_is_cost_over_tokens(client, ledger):
@@ -101,11 +103,21 @@ def test_cost_per_million_tokens_per_team_is_cost_over_tokens(client, ledger):
     table = html.split('id="by-team"')[1].split("</table>")[0]
     cost = _sum("amortized_cost", team="search")  # usage plus its shared storage
     tokens = 2 * (900_000 + 100_000)
+    table = re.sub(r"</?a\b[^>]*>", "", table)  # names link to their pages
     row = re.search(r'<th scope="row">search</th>(.*?)</tr>', table).group(1)
     cells = re.findall(r'<td class="num">([^<]*)</td>', row)
-    assert cells == [money(cost), "2,400", f"{tokens:,}", unit_money(cost * 1_000_000 / tokens)]
+    # Each day the node's 38.2 idle goes to search and ads by their busy cost (pool "").
+    busy = {"search": Decimal("40.1234567891"), "adsranking": Decimal("20.0000000009")}
+    idle = 2 * Decimal("38.2") * busy["search"] / sum(busy.values())
+    assert cells == [
+        money(cost), "2,400", f"{tokens:,}",
+        unit_money((cost + idle) * 1_000_000 / tokens), unit_money(cost * 1_000_000 / tokens),
+    ]  # fmt: skip
     blended = _sum("amortized_cost", kind__in=[LineKind.USAGE, LineKind.SHARED])
-    assert figure(html, "per-million") == unit_money(blended * 1_000_000 / (tokens + 700_000))
+    everything = tokens + 700_000
+    assert figure(html, "per-million-busy") == unit_money(blended * 1_000_000 / everything)
+    loaded = blended + _sum("amortized_cost", kind=LineKind.IDLE)  # every pool-hour was used
+    assert figure(html, "per-million") == unit_money(loaded * 1_000_000 / everything)
 
 
 def test_date_range_limits_the_period(client, ledger):
@@ -152,3 +164,36 @@ def test_finance_reads_how_current_the_sources_are_and_leads_do_not(client, ledg
     )
     assert _health(_page(client, finance)) == "1 of 2 sources needs attention"
     assert _health(_page(client, team_lead("search"))) is None
+
+
+def test_finance_reads_why_cost_is_unallocated_and_where_to_place_it(client, ledger):
+    from .builders import cost_line
+
+    cost_line(
+        "nat-0d3f", "2026-10-01T00:00", "2026-10-03T00:00", "0.0000002468", "0.0000002468",
+        service_name="Amazon VPC", charge_description="NAT gateway hours",
+    )  # fmt: skip
+    allocation(
+        "2026-10-02T11:00", LineKind.UNALLOCATED, amortized="12.5", billed="12.5",
+        resource_id="i-0aaaaaaaaaaaaaaa1", pool="h100",
+    )  # fmt: skip
+    html = _page(client, finance_user(), "?basis=billed")
+    section = html.split('id="unallocated-explained"')[1].split("</section>")[0]
+    assert "bill lines that are not GPU time" in section
+    assert "busy GPU time with no requests tagged to a team" in section
+    rows = re.findall(r'<th scope="row">([^<]*)</th><td>([^<]*)</td><td>([^<]*)</td>', section)
+    assert rows == [
+        ("i-0aaaaaaaaaaaaaaa1", "\N{EN DASH}", "busy GPU time, no requests, no rule"),
+        ("nat-0d3f", "Amazon VPC · NAT gateway hours", "a line no rule places"),
+    ]
+    assert 'href="/admin/attribution/costrule/add/"' in section
+    assert 'href="/admin/attribution/costrule/preview/"' in section
+    assert 'id="unallocated-explained"' not in _page(client, team_lead("search"), "?basis=billed")
+
+
+def test_the_method_of_unit_costs_is_stated_on_the_page(client, ledger):
+    html = _page(client, team_lead("search"))
+    method = html.split('id="unit-method"')[1].split("</p>")[0]
+    assert "output token weight w = 1:" in method
+    assert "input cost = cost &times; input / (input + w &times; output)" in method
+    assert "<strong>Fully loaded</strong>" in method and "<strong>Busy only</strong>" in method

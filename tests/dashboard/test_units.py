@@ -46,21 +46,36 @@ def _html(client, user, query: str = "") -> str:
 
 def _rows(html: str, table_id: str) -> list[list[str]]:
     table = html.split(f'id="{table_id}"')[1].split("</table>")[0].split("<tbody>")[1]
+    table = re.sub(r"</?a\b[^>]*>", "", table)  # names link to their pages
     return [re.findall(r"<t[hd][^>]*>([^<]*)</t[hd]>", row) for row in table.split("</tr>")[:-1]]
 
 
+# Each team's share of its pool's idle, by busy cost in each pool-hour (w = 1, the default).
+IDLE = {
+    "search": 20 * Decimal(60) / Decimal("100.0000000003") + 10 + Decimal(12) * 50 / 70,
+    "ads": 20 * Decimal("40.0000000003") / Decimal("100.0000000003") + Decimal(12) * 20 / 70,
+}
+
+
 def _expected(team: str) -> list[str]:
-    """A summary row computed straight from the allocations, independent of the selectors."""
+    """A summary row computed straight from the allocations, independent of the selectors:
+    every unit price fully loaded (with the idle share) and busy only, input and output split
+    by the output weight w = 1, so input cost = cost x in / (in + out)."""
     rows = Allocation.objects.filter(team=team, kind__in=[LineKind.USAGE, LineKind.SHARED])
-    cost = sum((r.amortized_cost for r in rows), Decimal(0))
+    busy = sum((r.amortized_cost for r in rows), Decimal(0))
+    loaded = busy + IDLE[team]
     inp = sum(r.input_tokens for r in rows)
     out = sum(r.output_tokens for r in rows)
     req = sum(r.requests for r in rows)
     gpu_hours = sum((r.gpu_hours for r in rows), Decimal(0))
+    share_in = Decimal(inp) / (inp + out)
     return [
-        team, money(cost), count(req), count(inp), count(out),
-        unit_money(cost * MILLION / inp), unit_money(cost * MILLION / out),
-        unit_money(cost * MILLION / (inp + out)), unit_money(cost * 1000 / req),
+        team, money(busy), count(inp), count(out),
+        unit_money(loaded * MILLION / (inp + out)), unit_money(busy * MILLION / (inp + out)),
+        unit_money(loaded * share_in * MILLION / inp), unit_money(busy * share_in * MILLION / inp),
+        unit_money(loaded * (1 - share_in) * MILLION / out),
+        unit_money(busy * (1 - share_in) * MILLION / out),
+        unit_money(loaded * 1000 / req),
         f"{(gpu_hours * MILLION / (inp + out)).quantize(Decimal('0.0001')):,}",
     ]  # fmt: skip
 
@@ -98,13 +113,17 @@ def test_the_grain_switch_groups_rows_by_hour_day_or_month(
     assert total == Decimal(143)  # every grain adds up to the same period total
 
 
-def test_the_chart_draws_blended_cost_per_million_tokens_per_team_per_day(client, ledger):
+def test_the_chart_draws_cost_per_million_tokens_loaded_and_busy_per_team_per_day(client, ledger):
     html = _html(client, finance_user())
     figure = json.loads(re.search(r'id="units-figure"[^>]*>(.*?)</script>', html).group(1))
     lines = {trace["name"]: trace["y"] for trace in figure["data"]}
-    assert set(lines) == {"ads", "search"}
-    day_one = Decimal(60 + 30 + 3) * MILLION / (700_000 + 250_000)
-    assert lines["search"][0] == float(round(day_one, 4))
+    assert set(lines) == {"ads", "search", "ads (busy only)", "search (busy only)"}
+    busy = Decimal(60 + 30 + 3)
+    day_one = busy * MILLION / (700_000 + 250_000)
+    assert lines["search (busy only)"][0] == float(round(day_one, 4))
+    idle = 20 * Decimal(60) / Decimal("100.0000000003") + 10
+    loaded = (busy + idle) * MILLION / (700_000 + 250_000)
+    assert lines["search"][0] == float(round(loaded, 4))
     assert '<script src="/static/vendor/plotly/plotly.min.js">' in html
 
 

@@ -31,9 +31,8 @@ from django.db import transaction
 from costapp.attribution import selectors as attribution
 from costapp.attribution.engine import run_attribution
 from costapp.attribution.models import Allocation, LineKind
-from costapp.dashboard import selectors as dashboard
+from costapp.core.access import scope_for
 from costapp.dashboard.templatetags.ledger import money
-from costapp.dashboard.unit_economics import units
 from tests.attribution import builders as b
 
 from . import shared_hours as s
@@ -64,6 +63,14 @@ LEAD_PAGES = [
     "/?idle=share",
     "/?idle=share&basis=billed",
 ]
+
+
+def units(user, **query) -> attribution.UnitReport:
+    return attribution.unit_report(scope_for(user), attribution.ReportQuery(**query))
+
+
+def overview(user, **query) -> attribution.CostReport:
+    return attribution.cost_report(scope_for(user), attribution.ReportQuery(**query))
 
 
 def build_pair(world: str = "seen") -> None:
@@ -112,7 +119,7 @@ def idle_share(team: str, hours: list, basis: str = "amortized") -> Decimal:
     """The idle `team` carries under share-idle in those hours: finance's figure."""
     end = hours[-1] + timedelta(hours=1)
     rows = attribution.unit_costs(hours[0], end, [team], share_idle=True, basis=basis)
-    return sum((row["idle"] for row in rows), Decimal(0))
+    return sum((row.idle for row in rows), Decimal(0))
 
 
 def other_figures(team: str, hours: list, basis: str = "amortized") -> dict[str, Decimal]:
@@ -279,21 +286,23 @@ def test_a_leads_units_add_up_without_the_withheld_share(pair, grain):
     assert data.idle_withheld == 2
     [summary] = data.summary
     for name in ("cost", "idle", "gpu_hours", "requests", "input_tokens", "output_tokens"):
-        assert summary[name] == sum((row[name] for row in data.periods), 0), name
-    assert summary["idle"] == 0
-    assert summary["cost"] == own("alpha", PERIODS["day"]).cost
-    assert all(row["idle_withheld"] for row in data.periods)
+        total = sum((getattr(row, name) for row in data.periods), 0)
+        assert getattr(summary, name) == total, name
+    assert summary.idle == 0
+    assert summary.cost == own("alpha", PERIODS["day"]).cost
+    assert all(row.idle_withheld for row in data.periods)
     [team] = data.teams_idle
-    assert team["idle_cost"] == 0 and team["idle_gpu_hours"] == 0
+    assert team.idle_cost == 0 and team.idle_gpu_hours == 0
 
 
 def test_a_leads_overview_adds_up_without_the_withheld_share(client, pair):
-    data = dashboard.overview(team_lead("alpha"), share_idle=True)
+    data = overview(team_lead("alpha"), share_idle=True)
     [team] = data.teams
     assert data.idle_withheld == 2 and team.idle == 0
-    assert data.total == team.total == own("alpha", PERIODS["day"]).cost
-    assert data.per_million_tokens == data.total * MILLION / data.tokens
-    finance = dashboard.overview(finance_user(), share_idle=True)
+    assert data.total == team.cost == own("alpha", PERIODS["day"]).cost
+    loaded = data.all_teams
+    assert loaded.per_million_loaded == data.total * MILLION / loaded.tokens
+    finance = overview(finance_user(), share_idle=True)
     assert {t.key: t.idle for t in finance.teams}["alpha"] == idle_share("alpha", PERIODS["day"])
     assert finance.idle_withheld == 0
 
@@ -378,14 +387,14 @@ def shared():
 def test_a_pool_two_other_teams_share_keeps_its_idle_share(client, shared):
     lead = team_lead("alpha")
     data = units(lead, grain="hour", share_idle=True)
-    by_hour = {row["period"]: row for row in data.periods}
+    by_hour = {row.period: row for row in data.periods}
     trio = attribution.unit_costs(
         H0, H0 + timedelta(hours=1), ["alpha"], share_idle=True, viewer=["alpha", "charlie"]
     )  # charlie visible too: i-trio then has one other team (bravo), i-pair still one
-    assert trio[0]["idle"] == 0
-    assert by_hour[H0]["idle"] > 0 and by_hour[H1]["idle"] == 0
-    assert by_hour[H0]["idle"] < idle_share("alpha", [H0])
+    assert trio[0].idle == 0
+    assert by_hour[H0].idle > 0 and by_hour[H1].idle == 0
+    assert by_hour[H0].idle < idle_share("alpha", [H0])
     assert data.idle_withheld == 2  # i-pair in H0 and H1
     text = main(client, lead, "/units/?idle=share&grain=hour")
     assert "Idle share withheld for 2 pool-hours" in text
-    assert money(by_hour[H0]["idle"]) + " *" in text
+    assert money(by_hour[H0].idle) + " *" in text

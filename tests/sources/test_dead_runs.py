@@ -160,7 +160,7 @@ def test_every_task_has_time_limits_below_the_broker_visibility_timeout():
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
     tasks = _costapp_tasks()
     assert {
-        "costapp.ingest.tasks.ingest_source",
+        "costapp.sources.tasks.ingest_source",
         "costapp.attribution.tasks.attribute_pending",
         "costapp.attribution.tasks.recompute_all",
     } <= set(tasks)

@@ -1,0 +1,400 @@
+"""Costs: what each team, model and endpoint costs in a report query, within a reader's scope.
+
+`cost_report` reads the window once as *parts* — per day and (team, model, endpoint), the
+stored lines the scope may see plus each key's share of its pools' idle (costapp.attribution
+.idle, less the shares withheld from a lead) — and builds every figure of the report from that
+one list: the headline total, the team table, the daily series, by model and by endpoint. So
+every total equals the sum of its parts, for every reader and idle view. Finance also gets the
+company's own lines (idle nobody carries, unmeasured, unallocated) as rows of every table.
+Money is read one currency at a time (nothing converts between them).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db.models import Sum
+
+from costapp.core.access import Scope
+from costapp.ingest.models import GpuResource
+from costapp.money import ZERO, quantize
+
+from .idle import cost_column, fetch, idle_ctes, idle_params, idle_withheld, only, shared_idle
+from .models import Allocation, AttributionPolicy, IdlePolicy, LineKind
+from .query import ATTRIBUTED, ReportQuery, currencies, pick_currency, window
+from .units import UnitFigures, token_weight
+
+HUNDRED = Decimal(100)
+# The company's own lines, in the order tables list them, with their labels.
+COMPANY_LINES = {
+    LineKind.IDLE: "Idle",
+    LineKind.UNMEASURED: "Unmeasured",
+    LineKind.UNALLOCATED: "Unallocated",
+}
+IDLE_SHARE = "idle_share"  # a part that is a key's share of its pools' idle
+UNALLOCATED_ITEMS = 5
+
+
+@dataclass(frozen=True)
+class TeamCost:
+    team: str
+    usage: Decimal  # busy GPU cost split by measured use
+    shared: Decimal  # shared / non-GPU cost distributed by rules
+    idle: Decimal  # idle handed back under share-idle (zero when idle is kept separate)
+    total: Decimal
+
+
+def _share_idle_default(share_idle: bool | None) -> bool:
+    if share_idle is None:
+        return AttributionPolicy.current().idle_policy == IdlePolicy.SHARE
+    return share_idle
+
+
+def team_costs(
+    start: datetime,
+    end: datetime,
+    teams: list[str] | None = None,
+    share_idle: bool | None = None,
+    basis: str = "amortized",
+    currency: str | None = None,
+    viewer: list[str] | None = None,
+) -> list[TeamCost]:
+    """Each visible team's cost in the window: usage + shared (+ its idle share when shared,
+    less the pool-hours withheld from `viewer`)."""
+    col = cost_column(basis)
+    rows = fetch(
+        f"""SELECT team, sum(CASE WHEN kind = 'usage' THEN {col} ELSE 0 END) AS usage,
+                   sum(CASE WHEN kind = 'shared' THEN {col} ELSE 0 END) AS shared
+            FROM attribution_allocation
+            WHERE team <> '' AND hour >= %(start)s AND hour < %(end)s {only(currency)}
+            GROUP BY team ORDER BY team""",
+        {"start": start, "end": end, "currency": currency},
+    )
+    idle = (
+        shared_idle(start, end, basis, currency, viewer) if _share_idle_default(share_idle) else {}
+    )
+    result = []
+    for row in rows:
+        if teams is not None and row["team"] not in teams:
+            continue
+        idle_cost = idle.get(row["team"], (ZERO, ZERO))[0]
+        total = row["usage"] + row["shared"] + idle_cost
+        result.append(TeamCost(row["team"], row["usage"], row["shared"], idle_cost, total))
+    return result
+
+
+def company_lines(
+    start: datetime,
+    end: datetime,
+    share_idle: bool | None = None,
+    basis: str = "amortized",
+    currency: str | None = None,
+) -> dict[LineKind, Decimal]:
+    """Whole-company lines that belong to no team: idle (what is left of it when shared),
+    unallocated and unmeasured. For finance only (Scope.whole_company)."""
+    col = cost_column(basis)
+    rows = fetch(
+        f"""SELECT kind, sum({col}) AS cost FROM attribution_allocation
+            WHERE kind IN ('idle', 'unallocated', 'unmeasured')
+              AND hour >= %(start)s AND hour < %(end)s {only(currency)} GROUP BY kind""",
+        {"start": start, "end": end, "currency": currency},
+    )
+    lines = {kind: ZERO for kind in COMPANY_LINES}
+    lines.update({LineKind(r["kind"]): r["cost"] for r in rows})
+    if _share_idle_default(share_idle):
+        handed = sum((c for c, _ in shared_idle(start, end, basis, currency).values()), ZERO)
+        lines[LineKind.IDLE] = quantize(lines[LineKind.IDLE] - handed)
+    return lines
+
+
+def _scoped(scope: Scope) -> str:
+    return (
+        "" if scope.whole_company else "AND team = ANY(%(teams)s) AND kind IN ('usage', 'shared')"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class CostRow(UnitFigures):
+    """A row of a cost table: a team, model or endpoint (`key`), or one of the company's own
+    lines (`company`, finance only: its cost is the line's, and it has no unit prices)."""
+
+    key: str
+    label: str = ""
+    company: bool = False
+    peak_hour: datetime | None = None  # the team's most expensive hour: where "explain" opens
+
+
+@dataclass(frozen=True)
+class UnallocatedItem:
+    """One resource's unallocated cost, and why no rule placed it."""
+
+    resource_id: str
+    cost: Decimal
+    on_gpu: bool  # busy GPU time with no requests and no rule, else a line no rule places
+    service: str
+    description: str
+
+
+@dataclass
+class CostReport:
+    query: ReportQuery
+    scope: Scope
+    currency: str
+    currencies: list[str]  # every currency the scope has in the period, biggest first
+    currency_missing: str | None = None  # asked for, but not in the period: said on the page
+    first_day: date | None = None
+    last_day: date | None = None
+    output_weight: Decimal = Decimal(1)
+    teams: list[CostRow] = field(default_factory=list)
+    models: list[CostRow] = field(default_factory=list)
+    endpoints: list[CostRow] = field(default_factory=list)
+    company: list[CostRow] = field(default_factory=list)  # finance only
+    daily: dict[str, dict[date, Decimal]] = field(default_factory=dict)  # series -> day -> cost
+    stored: dict[str, Decimal] = field(default_factory=dict)  # each line kind as stored
+    idle_withheld: int = 0  # pool-hours whose idle share the reader may not see
+    gpu_cost: Decimal = ZERO
+    idle_gpu_hours_pct: Decimal | None = None
+    unallocated: list[UnallocatedItem] = field(default_factory=list)  # biggest first
+
+    @property
+    def share_idle(self) -> bool:
+        return self.query.share_idle
+
+    @property
+    def carried(self) -> Decimal:
+        """What the teams carry in this idle view."""
+        return sum((row.cost for row in self.teams), ZERO)
+
+    @property
+    def total(self) -> Decimal:
+        """The headline: the teams' rows plus the company's lines (finance), in this view."""
+        return self.carried + sum((row.cost for row in self.company), ZERO)
+
+    @property
+    def all_teams(self) -> CostRow:
+        """The teams' rows summed: the headline unit prices."""
+        return _summed("all", self.teams, self.output_weight, self.share_idle)
+
+    @property
+    def idle_shared(self) -> Decimal:
+        return sum((row.idle for row in self.teams), ZERO)
+
+    @property
+    def idle_left(self) -> Decimal:
+        """Idle nobody carries in this view: all of it when separate, else the pool-hours nobody
+        used."""
+        return sum((row.cost for row in self.company if row.key == LineKind.IDLE), ZERO)
+
+    @property
+    def idle_cost_pct(self) -> Decimal | None:
+        idle = self.stored.get(LineKind.IDLE, ZERO)
+        return idle * HUNDRED / self.gpu_cost if self.gpu_cost else None
+
+    @property
+    def unallocated_on_gpu(self) -> bool:
+        return any(item.on_gpu for item in self.unallocated)
+
+    @property
+    def unallocated_shared(self) -> bool:
+        return any(not item.on_gpu for item in self.unallocated)
+
+
+def _summed(key: str, rows: list[CostRow], weight: Decimal, share_idle: bool) -> CostRow:
+    return CostRow(
+        key=key,
+        busy=sum((r.busy for r in rows), ZERO),
+        idle=sum((r.idle for r in rows), ZERO),
+        requests=sum(r.requests for r in rows),
+        input_tokens=sum(r.input_tokens for r in rows),
+        output_tokens=sum(r.output_tokens for r in rows),
+        output_weight=weight,
+        share_idle=share_idle,
+    )
+
+
+_PARTS = """
+WITH {idle}, parts AS (
+    SELECT hour, kind AS line, team, model, endpoint, {col} AS cost, requests, input_tokens,
+           output_tokens
+    FROM attribution_allocation
+    WHERE hour >= %(start)s AND hour < %(end)s AND currency = %(currency)s {scoped}
+    UNION ALL
+    SELECT hour, '{share}', team, model, endpoint, part_a, 0, 0, 0
+    FROM shares WHERE NOT withheld {teams}
+)
+SELECT (date_trunc('day', hour AT TIME ZONE 'UTC'))::date AS day, line, team, model, endpoint,
+       sum(cost) AS cost, sum(requests)::bigint AS requests,
+       sum(input_tokens)::bigint AS input_tokens, sum(output_tokens)::bigint AS output_tokens
+FROM parts GROUP BY 1, 2, 3, 4, 5
+"""
+
+
+def _parts(scope: Scope, query: ReportQuery, span: tuple[datetime, datetime], currency: str):
+    params = idle_params(*span, query.basis, currency, scope.viewer)
+    params["teams"] = scope.team_list
+    sql = _PARTS.format(
+        idle=idle_ctes(query.cost_column, currency),
+        col=query.cost_column,
+        scoped=_scoped(scope),
+        share=IDLE_SHARE,
+        teams="" if scope.whole_company else "AND team = ANY(%(teams)s)",
+    )
+    return fetch(sql, params)
+
+
+_PEAK_HOURS = """
+SELECT DISTINCT ON (team) team, hour FROM (
+    SELECT team, hour, sum({col}) AS cost FROM attribution_allocation
+    WHERE kind IN ('usage', 'shared') AND team <> '' {teams}
+      AND hour >= %(start)s AND hour < %(end)s AND currency = %(currency)s
+    GROUP BY team, hour
+) per_hour ORDER BY team, cost DESC, hour
+"""
+
+
+def _peak_hours(scope: Scope, span, col: str, currency: str) -> dict[str, datetime]:
+    teams = "" if scope.whole_company else "AND team = ANY(%(teams)s)"
+    params = {"start": span[0], "end": span[1], "teams": scope.team_list, "currency": currency}
+    return {
+        row["team"]: row["hour"] for row in fetch(_PEAK_HOURS.format(col=col, teams=teams), params)
+    }
+
+
+def _grouped(parts: list[dict], dimension: str, report: CostReport, peaks=None) -> list[CostRow]:
+    sums: dict[str, dict] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    for part in parts:
+        if part["line"] not in (*ATTRIBUTED, IDLE_SHARE):
+            continue
+        into = sums[part[dimension]]
+        into["idle" if part["line"] == IDLE_SHARE else "busy"] += part["cost"]
+        for count in ("requests", "input_tokens", "output_tokens"):
+            into[count] += part[count]
+    rows = [
+        CostRow(
+            key=key,
+            busy=values["busy"],
+            idle=values["idle"],
+            requests=int(values["requests"]),
+            input_tokens=int(values["input_tokens"]),
+            output_tokens=int(values["output_tokens"]),
+            output_weight=report.output_weight,
+            share_idle=report.share_idle,
+            peak_hour=(peaks or {}).get(key),
+        )
+        for key, values in sums.items()
+    ]
+    return sorted(rows, key=lambda row: (-row.cost, row.key))
+
+
+def _company(parts: list[dict], report: CostReport) -> None:
+    """The company's lines as rows and daily series: idle less what the teams carry in this
+    view, unmeasured, unallocated."""
+    series: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    for part in parts:
+        if part["line"] in COMPANY_LINES:
+            series[part["line"]][part["day"]] += part["cost"]
+        elif part["line"] == IDLE_SHARE and report.share_idle:
+            series[LineKind.IDLE][part["day"]] -= part["cost"]
+    for kind, label in COMPANY_LINES.items():
+        if kind not in series:
+            continue
+        days = {day: quantize(amount) for day, amount in series[kind].items()}
+        if kind == LineKind.IDLE and report.share_idle:
+            label = "Idle (pools unused)"
+        report.company.append(
+            CostRow(key=kind, label=label, company=True, busy=sum(days.values(), ZERO))
+        )
+        report.daily[label] = days
+
+
+def _gpu_capacity(report: CostReport, span, currency: str) -> None:
+    """Idle capacity, whole company only: GPU cost and the idle share of GPU-hours."""
+    on_gpus = Allocation.objects.filter(
+        hour__gte=span[0],
+        hour__lt=span[1],
+        currency=currency,
+        resource_id__in=GpuResource.objects.values("resource_id"),
+    )
+    sums = on_gpus.aggregate(cost=Sum(report.query.cost_column), gpu_hours=Sum("gpu_hours"))
+    idle = on_gpus.filter(kind=LineKind.IDLE).aggregate(gpu_hours=Sum("gpu_hours"))
+    report.gpu_cost = sums["cost"] or ZERO
+    if sums["gpu_hours"]:
+        report.idle_gpu_hours_pct = (idle["gpu_hours"] or ZERO) * HUNDRED / sums["gpu_hours"]
+
+
+_UNALLOCATED = """
+SELECT a.resource_id, sum(a.{col}) AS cost, bool_or(a.pool <> '' OR g.resource_id IS NOT NULL)
+       AS on_gpu
+FROM attribution_allocation a LEFT JOIN ingest_gpuresource g ON g.resource_id = a.resource_id
+WHERE a.kind = 'unallocated' AND a.hour >= %(start)s AND a.hour < %(end)s
+  AND a.currency = %(currency)s
+GROUP BY a.resource_id ORDER BY abs(sum(a.{col})) DESC, a.resource_id LIMIT %(limit)s
+"""
+
+_DESCRIPTIONS = """
+SELECT DISTINCT ON (resource_id) resource_id, service_name, charge_description
+FROM ingest_costline WHERE resource_id = ANY(%(ids)s)
+ORDER BY resource_id, abs(billed_cost) DESC
+"""
+
+
+def unallocated_items(
+    span: tuple[datetime, datetime], basis: str, currency: str, limit: int = UNALLOCATED_ITEMS
+) -> list[UnallocatedItem]:
+    """The biggest unallocated resources of the window, with their bill's service and
+    description: what a cost rule would have to place. Finance only."""
+    col = cost_column(basis)
+    params = {"start": span[0], "end": span[1], "currency": currency, "limit": limit}
+    rows = fetch(_UNALLOCATED.format(col=col), params)
+    ids = [row["resource_id"] for row in rows]
+    described = {r["resource_id"]: r for r in fetch(_DESCRIPTIONS, {"ids": ids})} if ids else {}
+    return [
+        UnallocatedItem(
+            resource_id=row["resource_id"],
+            cost=row["cost"],
+            on_gpu=row["on_gpu"],
+            service=described.get(row["resource_id"], {}).get("service_name", ""),
+            description=described.get(row["resource_id"], {}).get("charge_description", ""),
+        )
+        for row in rows
+    ]
+
+
+def cost_report(scope: Scope, query: ReportQuery) -> CostReport:
+    """Every figure of a cost report for what `scope` may see, in one currency: the query's
+    when the period has it, else the biggest (and `currency_missing` says so)."""
+    present = currencies(scope, query)
+    chosen, missing = pick_currency(query, present)
+    report = CostReport(
+        query=query, scope=scope, currency=chosen, currencies=present, currency_missing=missing
+    )
+    span = window(query)
+    if span is None or not present:
+        return report
+    parts = _parts(scope, query, span, report.currency)
+    days = [part["day"] for part in parts if part["line"] != IDLE_SHARE]
+    if not days:
+        return report
+    report.first_day, report.last_day = min(days), max(days)
+    report.output_weight = token_weight(*span)
+    report.stored = {kind: ZERO for kind in (*ATTRIBUTED, *COMPANY_LINES)}
+    for part in parts:
+        if part["line"] != IDLE_SHARE:
+            report.stored[part["line"]] = report.stored.get(part["line"], ZERO) + part["cost"]
+    peaks = _peak_hours(scope, span, query.cost_column, report.currency)
+    report.teams = _grouped(parts, "team", report, peaks)
+    report.models = _grouped(parts, "model", report)
+    report.endpoints = _grouped(parts, "endpoint", report)
+    for part in parts:
+        if part["line"] in ATTRIBUTED or (part["line"] == IDLE_SHARE and query.share_idle):
+            series = report.daily.setdefault(part["team"] or "(shared costs)", {})
+            series[part["day"]] = series.get(part["day"], ZERO) + part["cost"]
+    report.idle_withheld = len(idle_withheld(*span, scope.viewer, query.basis, report.currency))
+    if scope.whole_company:
+        _company(parts, report)
+        _gpu_capacity(report, span, report.currency)
+        report.unallocated = unallocated_items(span, query.basis, report.currency)
+    return report

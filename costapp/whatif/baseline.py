@@ -1,0 +1,277 @@
+"""The measured baseline a what-if starts from: one scope's cost, GPU-hours, utilization and
+tokens over a base period, read straight from Allocation and UsageRollup.
+
+Everything is scaled to a 30-day month: monthly = amount over the period x 30 / days in the
+period. The reader's access scope (costapp.core.access) is applied here: finance reads every
+row; anyone else only the attributed rows (usage and shared lines) of their own teams, so a
+lead's baseline never holds idle, unallocated or another team's cost.
+
+The reads are our own set-based SQL over the period's rows (grouped sums in Postgres, no row
+loop in Python): the shared read layer in attribution/ answers reports, not these aggregates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import connection
+
+from costapp.core.access import Scope
+from costapp.money import ZERO
+
+from .levers import ratio
+
+MONTH_DAYS = Decimal(30)
+HOURS_PER_MONTH = MONTH_DAYS * 24
+MILLION = Decimal(1_000_000)
+# Lines whose cost is GPU capacity (what the levers act on); "shared" lines are the rest.
+BUSY_KINDS = ("usage", "unallocated")
+GPU_KINDS = ("usage", "unallocated", "idle", "unmeasured")
+# FOCUS PricingCategory -> the pricing mix the page shows.
+PRICING = {"Committed": "commitment", "Dynamic": "spot", "Standard": "on-demand", "": "on-demand"}
+
+
+@dataclass(frozen=True)
+class WhatIfScope:
+    """What to simulate: the organisation (all blank), or one team, model, endpoint or pool
+    (several narrow together)."""
+
+    team: str = ""
+    model: str = ""
+    endpoint: str = ""
+    pool: str = ""
+
+    def as_params(self) -> dict[str, str]:
+        return {k: v for k, v in vars(self).items() if v}
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The scope's measured month. Money in `currency`; monthly figures are scaled to 30 days."""
+
+    scope: WhatIfScope
+    start: datetime
+    end: datetime
+    currency: str
+    monthly_cost: Decimal  # amortized, every line in scope
+    monthly_billed_cost: Decimal
+    gpu_cost: Decimal  # monthly amortized cost of GPU lines (busy, idle, unmeasured)
+    busy_cost: Decimal  # monthly, usage and unallocated lines
+    idle_cost: Decimal  # monthly
+    unmeasured_cost: Decimal  # monthly
+    other_cost: Decimal  # monthly shared (non-GPU) lines
+    # Monthly: each usage line with its share of its resource-hour's idle (cost / utilization,
+    # the share-idle view), plus shared lines: what the scope's use costs, idle included.
+    loaded_cost: Decimal
+    gpu_hours: Decimal  # monthly
+    busy_gpu_hours: Decimal  # monthly
+    mean_utilization: Decimal | None  # busy GPU-hours / measured GPU-hours
+    peak_hour_utilization: Decimal | None  # the busiest hour's busy / measured GPU-hours
+    steady_share: Decimal  # the lowest hour's GPU cost x hours / GPU cost: what runs always
+    input_tokens: int  # monthly
+    output_tokens: int
+    requests: int
+    cache_hits: int  # over the period, from the request logs
+    logged_requests: int  # the requests those logs hold over the period
+    pricing_mix: dict[str, Decimal] = field(default_factory=dict)  # category -> monthly cost
+    gpu_types: tuple[str, ...] = ()
+
+    @property
+    def days(self) -> Decimal:
+        return Decimal((self.end - self.start) // timedelta(hours=1)) / 24
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    @property
+    def cache_hit_share(self) -> Decimal | None:
+        return ratio(Decimal(self.cache_hits), Decimal(self.logged_requests))
+
+    @property
+    def gpus(self) -> Decimal:
+        """GPUs running on average over the month."""
+        return self.gpu_hours / HOURS_PER_MONTH
+
+    @property
+    def cost_per_1m_tokens(self) -> Decimal | None:
+        """Fully loaded: every line in scope over every token."""
+        return per_million(self.monthly_cost, self.tokens)
+
+    @property
+    def loaded_cost_per_1m_tokens(self) -> Decimal | None:
+        """The use's cost with its share of idle: comparable across models and scopes."""
+        return per_million(self.loaded_cost, self.tokens)
+
+    @property
+    def busy_cost_per_1m_tokens(self) -> Decimal | None:
+        return per_million(self.busy_cost, self.tokens)
+
+    @property
+    def on_demand_share(self) -> Decimal:
+        return ratio(self.pricing_mix.get("on-demand", ZERO), self.monthly_cost) or ZERO
+
+
+def per_million(cost: Decimal, tokens: int) -> Decimal | None:
+    return None if tokens <= 0 else cost * MILLION / tokens
+
+
+def _where(scope: Scope, what: WhatIfScope, *, alias: str = "a") -> tuple[str, list]:
+    clauses, params = [], []
+    if not scope.whole_company:
+        clauses.append(f"{alias}.team = ANY(%s) AND {alias}.kind IN ('usage', 'shared')")
+        params.append(list(scope.teams or ()))
+    for column in ("team", "model", "endpoint", "pool"):
+        value = getattr(what, column)
+        if value:
+            clauses.append(f"{alias}.{column} = %s")
+            params.append(value)
+    return "".join(f" AND {c}" for c in clauses), params
+
+
+_TOTALS = """
+SELECT a.kind, a.pricing_category, sum(a.amortized_cost), sum(a.billed_cost), sum(a.gpu_hours),
+       sum(a.requests), sum(a.input_tokens), sum(a.output_tokens),
+       sum(CASE WHEN a.utilization > 0 THEN a.amortized_cost / a.utilization
+                ELSE a.amortized_cost END) FILTER (WHERE a.kind = 'usage')
+FROM attribution_allocation a
+WHERE a.hour >= %s AND a.hour < %s AND a.currency = %s{where}
+GROUP BY a.kind, a.pricing_category
+"""
+
+_HOURS = """
+SELECT max(busy / measured), min(gpu_cost), count(*)
+FROM (
+    SELECT sum(a.gpu_hours) FILTER (WHERE a.kind IN ('usage', 'unallocated')) AS busy,
+           nullif(sum(a.gpu_hours) FILTER (WHERE a.kind IN ('usage', 'unallocated', 'idle')), 0)
+               AS measured,
+           sum(a.amortized_cost) FILTER (WHERE a.kind <> 'shared') AS gpu_cost
+    FROM attribution_allocation a
+    WHERE a.hour >= %s AND a.hour < %s AND a.currency = %s{where}
+    GROUP BY a.hour
+) per_hour
+"""
+
+_GPU_TYPES = """
+SELECT DISTINCT r.gpu_type
+FROM attribution_allocation a JOIN ingest_gpuresource r ON r.resource_id = a.resource_id
+WHERE a.hour >= %s AND a.hour < %s AND a.currency = %s AND a.kind <> 'shared'
+      AND r.gpu_type <> ''{where}
+ORDER BY 1
+"""
+
+_CURRENCIES = """
+SELECT a.currency FROM attribution_allocation a
+WHERE a.hour >= %s AND a.hour < %s{where}
+GROUP BY a.currency ORDER BY sum(a.amortized_cost) DESC, a.currency
+"""
+
+# Cache hits come from the request rollups (the allocations do not carry them); a pool scope
+# joins the rollups' resource to its pool.
+_CACHE = """
+SELECT coalesce(sum(u.cache_hits), 0), coalesce(sum(u.requests), 0)
+FROM ingest_usagerollup u
+LEFT JOIN ingest_gpuresource r ON r.resource_id = u.resource_id
+LEFT JOIN ingest_gpupool p ON p.id = r.pool_id
+WHERE u.hour >= %s AND u.hour < %s{where}
+"""
+
+
+def currencies(scope: Scope, what: WhatIfScope, start: datetime, end: datetime) -> list[str]:
+    """The scope's currencies in the period, biggest first."""
+    where, params = _where(scope, what)
+    with connection.cursor() as cursor:
+        cursor.execute(_CURRENCIES.format(where=where), [start, end, *params])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _cache_where(scope: Scope, what: WhatIfScope) -> tuple[str, list]:
+    clauses, params = [], []
+    if not scope.whole_company:
+        clauses.append("u.team = ANY(%s)")
+        params.append(list(scope.teams or ()))
+    for column in ("team", "model", "endpoint"):
+        if getattr(what, column):
+            clauses.append(f"u.{column} = %s")
+            params.append(getattr(what, column))
+    if what.pool:
+        clauses.append("p.name = %s")
+        params.append(what.pool)
+    return "".join(f" AND {c}" for c in clauses), params
+
+
+def measure(
+    scope: Scope, what: WhatIfScope, start: datetime, end: datetime, currency: str
+) -> Baseline:
+    """The baseline of `what` over [start, end) in `currency`, as `scope` may see it."""
+    where, params = _where(scope, what)
+    window = [start, end, currency, *params]
+    with connection.cursor() as cursor:
+        cursor.execute(_TOTALS.format(where=where), window)
+        totals = cursor.fetchall()
+        cursor.execute(_HOURS.format(where=where), window)
+        peak, lowest_hour, hours_seen = cursor.fetchone()
+        cursor.execute(_GPU_TYPES.format(where=where), window)
+        gpu_types = tuple(row[0] for row in cursor.fetchall())
+        cache_where, cache_params = _cache_where(scope, what)
+        cursor.execute(_CACHE.format(where=cache_where), [start, end, *cache_params])
+        cache_hits, cache_requests = cursor.fetchone()
+
+    hours = (end - start) // timedelta(hours=1)
+    scale = MONTH_DAYS * 24 / hours  # period -> 30 days
+
+    def monthly(value) -> Decimal:
+        return Decimal(value or 0) * scale
+
+    sums: dict[str, Decimal] = {}
+    mix: dict[str, Decimal] = {}
+    amortized = billed = gpu_hours = busy_hours = measured_hours = ZERO
+    requests = input_tokens = output_tokens = 0
+    loaded = ZERO
+    for kind, category, cost, bill, hours_used, reqs, tokens_in, tokens_out, grossed in totals:
+        loaded += (grossed or ZERO) + (cost if kind == "shared" else ZERO)
+        sums[kind] = sums.get(kind, ZERO) + cost
+        label = PRICING.get(category, category.lower() or "on-demand")
+        mix[label] = mix.get(label, ZERO) + monthly(cost)
+        amortized += cost
+        billed += bill
+        if kind in GPU_KINDS:
+            gpu_hours += hours_used
+        if kind in BUSY_KINDS:
+            busy_hours += hours_used
+        if kind in (*BUSY_KINDS, "idle"):
+            measured_hours += hours_used
+        requests += reqs
+        input_tokens += tokens_in
+        output_tokens += tokens_out
+    gpu_cost = sum((v for k, v in sums.items() if k in GPU_KINDS), ZERO)
+    # An hour with no GPU line in the period counts as zero: then nothing runs "always".
+    lowest = (lowest_hour or ZERO) if hours_seen == hours else ZERO
+    return Baseline(
+        scope=what,
+        start=start,
+        end=end,
+        currency=currency,
+        monthly_cost=monthly(amortized),
+        monthly_billed_cost=monthly(billed),
+        gpu_cost=monthly(gpu_cost),
+        busy_cost=monthly(sum((sums.get(k, ZERO) for k in BUSY_KINDS), ZERO)),
+        idle_cost=monthly(sums.get("idle")),
+        unmeasured_cost=monthly(sums.get("unmeasured")),
+        other_cost=monthly(sums.get("shared")),
+        loaded_cost=monthly(loaded),
+        gpu_hours=monthly(gpu_hours),
+        busy_gpu_hours=monthly(busy_hours),
+        mean_utilization=ratio(busy_hours, measured_hours),
+        peak_hour_utilization=None if peak is None else Decimal(peak),
+        steady_share=min(ratio(lowest * hours, gpu_cost) or ZERO, Decimal(1)),
+        input_tokens=int(monthly(input_tokens)),
+        output_tokens=int(monthly(output_tokens)),
+        requests=int(monthly(requests)),
+        cache_hits=cache_hits,
+        logged_requests=cache_requests,
+        pricing_mix=mix,
+        gpu_types=gpu_types,
+    )

@@ -1,0 +1,74 @@
+"""The what-if price tables (list prices, each with its source and date) and saved scenarios.
+
+`GpuInstancePrice` holds curated on-demand prices per instance type across providers, for
+right-sizing; `sources.GpuPrice` stays what it is, Google's catalogue SKUs per GPU and region
+refreshed by a task, a different grain (one GPU's SKU, not an instance). Both are published
+list prices: verify before acting on them.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from costapp.money import MoneyField
+
+
+class GpuInstancePrice(models.Model):
+    provider = models.CharField(max_length=50)
+    instance_type = models.CharField(max_length=100)
+    gpu_type = models.CharField(max_length=100, help_text="as in the GPU catalogue, e.g. H100")
+    gpu_count = models.PositiveIntegerField()
+    region = models.CharField(max_length=100)
+    hourly_price = MoneyField(help_text="on-demand price of the whole instance per hour")
+    currency = models.CharField(max_length=3, default="USD")
+    source = models.CharField(max_length=500)
+    as_of = models.DateField(help_text="when the price was read from its source")
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["provider", "gpu_type", "instance_type"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "instance_type", "region"], name="whatif_one_price_per_instance"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.instance_type} ({self.region}): {self.hourly_price}/h"
+
+    @property
+    def per_gpu_hour(self):
+        return self.hourly_price / self.gpu_count
+
+
+class HostedModelPrice(models.Model):
+    provider = models.CharField(max_length=50)
+    model = models.CharField(max_length=200, unique=True)
+    input_per_1m = MoneyField(help_text="price per 1M input tokens")
+    output_per_1m = MoneyField(help_text="price per 1M output tokens")
+    currency = models.CharField(max_length=3, default="USD")
+    source = models.CharField(max_length=500)
+    as_of = models.DateField()
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["provider", "model"]
+
+    def __str__(self) -> str:
+        return f"{self.model}: {self.input_per_1m} in / {self.output_per_1m} out per 1M"
+
+
+class Scenario(models.Model):
+    """A named what-if: its query string, so opening it is opening that URL."""
+
+    name = models.CharField(max_length=200)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    query = models.CharField(max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,11 @@
+"""The what-if simulator page; the project's urls.py includes these under /whatif/."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "whatif"
+urlpatterns = [
+    path("", views.simulator, name="simulator"),
+    path("scenarios/", views.save_scenario, name="save"),
+]
