@@ -51,8 +51,10 @@ demo: venv
 	  $(BIN)/python manage.py demo && \
 	  $(BIN)/python manage.py runserver --noreload 127.0.0.1:8000'
 
+# Size S by default (minutes on 2 cores), BENCH_SIZE=L for issue 18's size; PARTS="ingest workers"
+# runs some parts only. Writes bench/results/latest.json and latest.md (not committed).
 bench: venv
-	$(RUN) $(BIN)/python -m bench
+	$(RUN) $(BIN)/python -m bench $(PARTS)
 
 # The issue's memory check at full size: peak RSS ingesting 1M vs 5M rows (a few minutes).
 bench-memory: venv

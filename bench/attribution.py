@@ -19,14 +19,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from costapp.attribution.engine import run_attribution
-from costapp.ingest.models import (
-    CostLine,
-    GpuPool,
-    GpuResource,
-    GpuSample,
-    IngestionRun,
-    UsageRollup,
-)
+from costapp.attribution.models import GpuPool, GpuResource
+from costapp.ingest.models import CostLine, GpuSample, IngestionRun, UsageRollup
 
 DAYS = int(os.environ.get("BENCH_DAYS", "30"))
 RESOURCES = int(os.environ.get("BENCH_RESOURCES", "8"))
@@ -109,8 +103,8 @@ GENERATE = [
         {
             "run_id": _RUN,
             "hour": "h",
-            "team": "'team-' || (k %% 10)",
-            "model": "'model-' || ((k / 10) %% 8)",
+            "team": "'team-' || (k %% %(teams)s)",
+            "model": "'model-' || (k %% %(models)s)",
             "endpoint": "'/v1/endpoint-' || k",
             "resource_id": "'i-bench-' || r",
             "requests": "100 + (random() * 900)::int",
@@ -164,39 +158,60 @@ GROUP BY u.hour, u.resource_id, u.team, u.model, u.endpoint, c.amortized, c.bill
 """
 
 
-def _generate() -> None:
-    params = {"days": DAYS, "resources": RESOURCES, "keys": KEYS}
+def generate(days: int, resources: int, keys: int, teams: int = 10, models: int = 8) -> None:
+    """Fill the store with `days` of cost lines, telemetry and usage rollups, in SQL."""
+    params = {"days": days, "resources": resources, "keys": keys, "teams": teams, "models": models}
     with transaction.atomic(), connection.cursor() as cursor:
         for model, exprs, source in GENERATE:
             sql, defaults = _insert(model, exprs, source)
             cursor.execute(sql, {**params, **defaults})
-        cursor.execute(
-            "CREATE TABLE bench_baseline (LIKE attribution_allocation INCLUDING DEFAULTS INCLUDING IDENTITY"
-            " INCLUDING INDEXES)"
-        )
     with connection.cursor() as cursor:
         # What autovacuum would have done after ingestion; both timed runs start from here.
         cursor.execute("VACUUM ANALYZE")
 
 
+def clear() -> None:
+    """Remove what generate() and attribution wrote (in SQL: the ORM's cascade loads rows)."""
+    with connection.cursor() as cursor:
+        for table in (
+            "attribution_allocation",
+            "ingest_usagerollup",
+            "ingest_gpusample",
+            "ingest_costline",
+            "ingest_gpuresource",
+            "ingest_gpupool",
+            "ingest_ingestionrun",
+        ):
+            cursor.execute(f"DELETE FROM {table}")
+
+
 def _baseline() -> tuple[float, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE bench_baseline (LIKE attribution_allocation INCLUDING DEFAULTS"
+            " INCLUDING IDENTITY INCLUDING INDEXES)"
+        )
     began = time.monotonic()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("DELETE FROM bench_baseline")
         cursor.execute(BASELINE)
         rows = cursor.rowcount
     return time.monotonic() - began, rows
 
 
-def main() -> bool:
+def main(days: int = DAYS, resources: int = RESOURCES, keys: int = KEYS) -> dict:
+    """Generate, time the baseline and run_attribution; print and return the figures."""
     print(
-        f"attribution: {DAYS} days x {RESOURCES * GPUS_PER_RESOURCE} GPUs "
-        f"({RESOURCES} x 8-GPU resources) x {KEYS} keys"
+        f"attribution: {days} days x {resources * GPUS_PER_RESOURCE} GPUs "
+        f"({resources} x 8-GPU resources) x {keys} keys"
     )
     began = time.monotonic()
-    _generate()
+    generate(days, resources, keys)
     print(f"  generated rows in {time.monotonic() - began:.1f}s")
-    baseline_seconds, baseline_rows = _baseline()
+    try:
+        baseline_seconds, baseline_rows = _baseline()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS bench_baseline")
     result = run_attribution()
     ratio = result.seconds / baseline_seconds
     print(f"  baseline INSERT ... SELECT: {baseline_seconds:.2f}s ({baseline_rows} rows)")
@@ -206,4 +221,13 @@ def main() -> bool:
     )
     verdict = "ok" if ratio <= TARGET_RATIO else "SLOWER THAN TARGET"
     print(f"  ratio: {ratio:.2f}x (target <= {TARGET_RATIO:.0f}x) {verdict}")
-    return ratio <= TARGET_RATIO
+    return {
+        "days": days,
+        "gpus": resources * GPUS_PER_RESOURCE,
+        "keys": keys,
+        "baseline_seconds": round(baseline_seconds, 4),
+        "baseline_rows": baseline_rows,
+        "seconds": round(result.seconds, 4),
+        "allocations": result.allocations,
+        "ratio": round(ratio, 4),
+    }

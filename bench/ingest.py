@@ -30,6 +30,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from bench import files
+
 ROOT = Path(__file__).resolve().parent.parent
 MEMORY_TARGET = 1.5
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -146,11 +148,27 @@ def write_jsonl(path: Path, rows: int, tag: str) -> None:
             handle.write(json.dumps(record) + "\n")
 
 
-# format -> (file writer, typed rows, target columns in the store, file suffix)
-FORMATS: dict[str, tuple[Callable, Callable, str, str]] = {
+def _focus_gz(path: Path, rows: int, tag: str) -> None:
+    files.write_focus_gz(path, rows, tag, write_focus)
+
+
+def _parquet(path: Path, rows: int, tag: str) -> None:
+    files.write_parquet(path, rows, tag, write_focus)
+
+
+# format -> (file writer, typed rows, target columns in the store, file suffix); telemetry has
+# no typed rows here: its baseline copies the rows the run stored (stored_copy_baseline).
+FORMATS: dict[str, tuple[Callable, Callable | None, str, str]] = {
     "focus": (write_focus, cost_lines, "COST_COLUMNS", ".csv"),
     "jsonl": (write_jsonl, requests, "REQUEST_COLUMNS", ".jsonl"),
+    "focus-gz": (_focus_gz, cost_lines, "COST_COLUMNS", ".csv.gz"),
+    "parquet": (_parquet, cost_lines, "COST_COLUMNS", ".parquet"),
+    "dcgm": (files.write_dcgm, None, "SAMPLE_COLUMNS", ".prom"),
+    "prometheus": (files.write_prometheus, None, "SAMPLE_COLUMNS", ".json"),
 }
+# The product's format name for each benchmark format (CSV.gz and Parquet are both FOCUS).
+INGEST_FORMAT = {"focus-gz": "focus", "parquet": "focus"}
+UNIT = {"dcgm": "samples", "prometheus": "samples"}
 
 
 def generate(fmt: str, rows: int, folder: Path, tag: str) -> Path:
@@ -174,8 +192,9 @@ def copy_baseline(fmt: str, rows: int, tag: str, file: str) -> float:
     from django.db import connection, transaction
 
     columns = _columns(fmt)
-    first_line = 2 if fmt == "focus" else 1  # a CSV's header is line 1
-    source = "ingest_costline" if fmt == "focus" else "_bench_request_types"
+    billing = fmt != "jsonl"
+    first_line = 2 if billing else 1  # a CSV's header is line 1
+    source = "ingest_costline" if billing else "_bench_request_types"
     with connection.cursor() as cursor:
         if fmt == "jsonl":  # requests land in a staging table of these types (costapp.ingest.store)
             cursor.execute(
@@ -193,15 +212,48 @@ def copy_baseline(fmt: str, rows: int, tag: str, file: str) -> float:
             statement = f"COPY bench_plain ({', '.join(columns)}) FROM STDIN"
             with cursor.copy(statement) as copy:
                 for line, row in enumerate(FORMATS[fmt][1](rows, tag), start=first_line):
-                    if fmt == "focus":
+                    if billing:
                         row["tags"] = json.dumps(row["tags"])
                     row["source_file"], row["source_row"] = file, line
-                    copy.write_row(tuple(row[c] for c in columns))
+                    copy.write_row(tuple(row.get(c) for c in columns))  # newer columns: NULL
         return time.monotonic() - began
     finally:
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE bench_plain")
             cursor.execute("DROP TABLE IF EXISTS _bench_request_types")
+
+
+def stored_copy_baseline(fmt: str, run_id: int) -> float:
+    """Seconds to COPY the rows the run stored (their text form, spooled to a temporary file
+    first) into a plain table typed like the target: for formats with no typed generator."""
+    from django.db import connection, transaction
+
+    columns = ", ".join(_columns(fmt))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE bench_plain AS SELECT {columns} FROM ingest_gpusample WITH NO DATA"
+        )
+    try:
+        with tempfile.TemporaryFile() as spool:
+            with connection.cursor() as cursor:
+                query = f"COPY (SELECT {columns} FROM ingest_gpusample WHERE run_id = %s) TO STDOUT"
+                with cursor.copy(query, [run_id]) as copy:
+                    for chunk in copy:
+                        spool.write(chunk)
+            spool.seek(0)
+            began = time.monotonic()
+            statement = f"COPY bench_plain ({columns}) FROM STDIN"
+            with (
+                transaction.atomic(),
+                connection.cursor() as cursor,
+                cursor.copy(statement) as copy,
+            ):
+                while chunk := spool.read(1 << 20):
+                    copy.write(chunk)
+            return time.monotonic() - began
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE bench_plain")
 
 
 def delete_runs(run_ids: Iterable[int]) -> None:
@@ -215,35 +267,50 @@ def delete_runs(run_ids: Iterable[int]) -> None:
             "ingest_loadedbill",
             "ingest_usagerollup",
             "ingest_seenrequest",
+            "ingest_gpusample",
         )
         for table in tables:
             cursor.execute(f"DELETE FROM {table} WHERE run_id = ANY(%s)", [ids])
         cursor.execute("DELETE FROM ingest_ingestionrun WHERE id = ANY(%s)", [ids])
 
 
-def throughput(fmt: str, rows: int, folder: Path) -> bool:
+def throughput(fmt: str, rows: int, folder: Path) -> dict | None:
+    """Ingest `rows` generated rows (samples, for telemetry) of `fmt` through the real service
+    and COPY the same rows; prints a line and returns the figures (None when ingestion failed)."""
     from costapp.ingest.files import InputFile
     from costapp.ingest.runs import ingest
 
-    tag = f"t{os.getpid()}{fmt}"
+    tag = f"t{os.getpid()}{fmt.replace('-', '')}"
     path = generate(fmt, rows, folder, tag)
     began = time.monotonic()
-    run = ingest([InputFile.from_path(path)], fmt, stream=f"bench:{tag}")
+    run = ingest([InputFile.from_path(path)], INGEST_FORMAT.get(fmt, fmt), stream=f"bench:{tag}")
     ours = time.monotonic() - began
     try:
         if run.status != "succeeded":
             print(f"  {fmt}: ingestion run {run.status}: {run.error}")
-            return False
-        baseline = copy_baseline(fmt, rows, tag, str(path))
+            return None
+        rows = run.rows_read or rows
+        if FORMATS[fmt][1] is None:
+            baseline = stored_copy_baseline(fmt, run.pk)
+        else:
+            baseline = copy_baseline(fmt, rows, tag, str(path))
     finally:
         delete_runs([run.pk])
         path.unlink()
+    unit = UNIT.get(fmt, "rows")
     print(
-        f"  {fmt}: ours {rows / ours:,.0f} rows/s ({ours:.2f}s); "
-        f"COPY {rows / baseline:,.0f} rows/s ({baseline:.2f}s); "
+        f"  {fmt}: ours {rows / ours:,.0f} {unit}/s ({ours:.2f}s); "
+        f"COPY {rows / baseline:,.0f} {unit}/s ({baseline:.2f}s); "
         f"ours/COPY {baseline / ours:.3f}x (COPY is {ours / baseline:.1f}x faster)"
     )
-    return True
+    return {
+        "rows": rows,
+        "seconds": round(ours, 4),
+        "rows_per_s": round(rows / ours, 1),
+        "copy_seconds": round(baseline, 4),
+        "copy_rows_per_s": round(rows / baseline, 1),
+        "ratio": round(baseline / ours, 4),
+    }
 
 
 # --- memory: one fresh process per size ---
@@ -315,7 +382,7 @@ def child(fmt: str, path: str, rows: int, trace: bool) -> int:
     from costapp.ingest.formats import get_format
     from costapp.ingest.runs import ingest
 
-    module = get_format(fmt)
+    module = get_format(INGEST_FORMAT.get(fmt, fmt))
     connection.ensure_connection()
     before = peak_rss_kb()
     samples: list = []
@@ -326,7 +393,7 @@ def child(fmt: str, path: str, rows: int, trace: bool) -> int:
     with transaction.atomic():
         run = ingest(
             [InputFile.from_path(path)],
-            fmt,
+            INGEST_FORMAT.get(fmt, fmt),
             stream="bench:memory",
             parse=lambda f: _sampled(module.parse(f), every, samples, snapshots),
         )
@@ -361,7 +428,8 @@ def _mb(kb: int) -> str:
     return f"{kb / 1024:.1f} MB"
 
 
-def memory(fmt: str, small: int, large: int, folder: Path, url: str, trace: bool) -> bool:
+def memory(fmt: str, small: int, large: int, folder: Path, url: str, trace: bool) -> dict | None:
+    """Peak RSS ingesting `small` and `large` rows, each in a fresh process; None on failure."""
     figures = {}
     for rows in (small, large):
         path = generate(fmt, rows, folder, f"m{rows}")
@@ -371,7 +439,7 @@ def memory(fmt: str, small: int, large: int, folder: Path, url: str, trace: bool
             path.unlink()
         if figures[rows]["status"] != "succeeded":
             print(f"  {fmt}: ingestion run {figures[rows]['status']}: {figures[rows]['error']}")
-            return False
+            return None
     low, high = figures[small], figures[large]
     ratio = high["peak_kb"] / low["peak_kb"]
     verdict = "ok" if ratio <= MEMORY_TARGET else "ABOVE TARGET"
@@ -389,7 +457,13 @@ def memory(fmt: str, small: int, large: int, folder: Path, url: str, trace: bool
         )
         for grown in fig.get("growth", []):
             print(f"      +{grown['kb']} KB held, allocated at {' <- '.join(grown['where'][:4])}")
-    return ratio <= MEMORY_TARGET
+    return {
+        "small_rows": small,
+        "large_rows": large,
+        "small_peak_mb": round(low["peak_kb"] / 1024, 1),
+        "large_peak_mb": round(high["peak_kb"] / 1024, 1),
+        "ratio": round(ratio, 4),
+    }
 
 
 # --- the run ---
@@ -403,26 +477,34 @@ def database_url() -> str:
     return url_from_settings(connection.settings_dict)
 
 
-def run_all(args: argparse.Namespace) -> bool:
-    ok = True
+def run_all(args: argparse.Namespace) -> tuple[bool, dict]:
+    """Every requested measurement; (all succeeded and met the memory target, figures)."""
+    ok, results = True, {"throughput": {}, "memory": {}}
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         folder = Path(tmp)
         if args.rows:
             print(f"ingest throughput: {args.rows:,} rows per format, vs COPY of the same rows")
             for fmt in args.formats:
-                ok &= throughput(fmt, args.rows, folder)
+                figures = throughput(fmt, args.rows, folder)
+                ok &= figures is not None
+                results["throughput"][fmt] = figures
         if args.large:
             print(
                 f"ingest memory: peak RSS of {args.small:,} vs {args.large:,} rows, fresh process each"
             )
-            for fmt in args.formats:
-                ok &= memory(fmt, args.small, args.large, folder, database_url(), args.trace)
-    return ok
+            for fmt in args.memory_formats:
+                figures = memory(fmt, args.small, args.large, folder, database_url(), args.trace)
+                ok &= figures is not None and figures["ratio"] <= MEMORY_TARGET
+                results["memory"][fmt] = figures
+    return ok, results
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__.split("\n")[0])
-    p.add_argument("--formats", default="focus,jsonl", help="comma-separated: focus, jsonl")
+    p.add_argument(
+        "--formats", default="focus,jsonl", help=f"comma-separated: {', '.join(FORMATS)}"
+    )
+    p.add_argument("--memory-formats", help="formats of the memory runs (default: --formats)")
     p.add_argument("--rows", type=int, default=100_000, help="rows for throughput (0 skips it)")
     p.add_argument("--small", type=int, default=200_000, help="rows of the smaller memory run")
     p.add_argument("--large", type=int, default=1_000_000, help="rows of the larger (0 skips)")
@@ -438,9 +520,15 @@ def main(argv: list[str] | None = None) -> int:
         fmt, path, rows = args.child
         return child(fmt, path, int(rows), trace=args.trace)
     args.formats = [f.strip() for f in args.formats.split(",") if f.strip()]
-    unknown = set(args.formats) - set(FORMATS)
+    args.memory_formats = (
+        [f.strip() for f in args.memory_formats.split(",") if f.strip()]
+        if args.memory_formats
+        else args.formats
+    )
+    unknown = (set(args.formats) | set(args.memory_formats)) - set(FORMATS)
     if unknown:
-        parser().error(f"unknown format(s) {', '.join(sorted(unknown))}; known: focus, jsonl")
+        known = ", ".join(FORMATS)
+        parser().error(f"unknown format(s) {', '.join(sorted(unknown))}; known: {known}")
     if args.issue_size:
         args.small, args.large = 1_000_000, 5_000_000
     if args.large and args.large <= args.small:
@@ -448,7 +536,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.apps import apps
 
     if apps.ready:  # inside the test suite: its database, cleaned up by delete_runs
-        return 0 if run_all(args) else 1
+        return 0 if run_all(args)[0] else 1
     return 0 if _in_throwaway_database(args) else 1
 
 
@@ -460,7 +548,7 @@ def _in_throwaway_database(args: argparse.Namespace) -> bool:
         print("set DATABASE_URL (the benchmark creates and drops its own database there)")
         return False
     with throwaway_database(base, "bench_ingest"):
-        return run_all(args)
+        return run_all(args)[0]
 
 
 if __name__ == "__main__":

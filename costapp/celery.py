@@ -43,5 +43,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "costapp.alerts.tasks.deliver_alerts",
         "schedule": 60.0,
     },
+    # What-if recommendations (costapp/whatif/recommendations.py), nightly; idempotent.
+    "refresh-recommendations": {
+        "task": "costapp.whatif.tasks.refresh_recommendations",
+        "schedule": 86400.0,
+    },
 }
 app.conf.beat_schedule = CELERY_BEAT_SCHEDULE

@@ -10,10 +10,10 @@ from django.contrib.auth.models import Group, Permission
 from django.test import Client
 from django.urls import reverse
 
-from costapp.attribution.models import Allocation, CostRule
+from costapp.attribution.models import Allocation, CostRule, GpuMapping, GpuPool, GpuResource
 from costapp.core.models import OrgRole, Role, Team
 from costapp.core.roles import FINANCE_CONFIGURATION, FINANCE_GROUP, sync_finance_group
-from costapp.ingest.models import GpuMapping, GpuPool, GpuResource, IngestionRun
+from costapp.ingest.models import IngestionRun
 
 pytestmark = pytest.mark.django_db
 
@@ -144,6 +144,6 @@ def test_a_gpu_mapping_is_edited_on_its_resource(admin_client):
     pool = GpuPool.objects.create(name="aws-us-east-1-h100")
     resource = GpuResource.objects.create(resource_id="i-0abc", gpu_count=8, pool=pool)
     GpuMapping.objects.create(match_on="hostname", value="ip-10-0-1-2", resource=resource)
-    page = admin_client.get(reverse("admin:ingest_gpuresource_change", args=[resource.pk]))
+    page = admin_client.get(reverse("admin:attribution_gpuresource_change", args=[resource.pk]))
     assert page.status_code == 200
     assert b"ip-10-0-1-2" in page.content

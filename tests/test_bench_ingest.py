@@ -41,5 +41,5 @@ def test_benchmark_leaves_no_runs_or_tables_behind(capsys):
 
 def test_unknown_format_is_refused(capsys):
     with pytest.raises(SystemExit):
-        bench_ingest.main(["--formats", "parquet"])
+        bench_ingest.main(["--formats", "xml"])
     assert "unknown format" in capsys.readouterr().err

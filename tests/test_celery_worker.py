@@ -303,6 +303,7 @@ def test_beat_starts_with_every_periodic_entry(stack, tmp_path):
         "prune-request-ids": (prune_request_ids.name, 86400.0),
         "evaluate-alerts": ("costapp.alerts.tasks.evaluate_alerts", 900.0),
         "deliver-alerts": ("costapp.alerts.tasks.deliver_alerts", 60.0),
+        "refresh-recommendations": ("costapp.whatif.tasks.refresh_recommendations", 86400.0),
     }
 
 

@@ -310,3 +310,114 @@ def test_a_moved_window_replaces_the_demo_and_sources_report_the_age_of_its_data
     by_source = {row.source.name: row for row in freshness(now)}
     assert by_source["demo-billing"].data_through == later
     assert by_source["demo-billing"].lag == timedelta(minutes=30)
+
+
+def test_complete_months_are_the_calendar_months_wholly_inside_the_window():
+    from costapp.demo.periods import complete_months
+
+    assert complete_months(datetime(2026, 10, 31, 14, tzinfo=UTC), END + timedelta(days=26)) == []
+    assert complete_months(
+        datetime(2026, 1, 30, 5, tzinfo=UTC), datetime(2026, 3, 1, 5, tzinfo=UTC)
+    ) == [date(2026, 2, 1)]
+    # The window's edges may fall exactly on the month's.
+    assert complete_months(datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)) == [
+        date(2026, 9, 1),
+        date(2026, 10, 1),
+    ]
+
+
+FINANCE_PAGES = (
+    "/",
+    "/units/",
+    "/teams/",
+    "/teams/search/",
+    "/models/llama-3.1-70b-instruct/",
+    "/endpoints/?name=/search/answer",
+    "/explorer/?dims=team,model",
+    "/explain/",
+    "/explain/?team=search&hour=2026-10-02T14:00Z",
+    "/whatif/",
+    "/budgets/",
+    "/budgets/channels/",
+    "/fleet/",
+    "/sources/",
+    "/periods/",
+    "/profile/",
+)
+LEAD_PAGES = (
+    "/",
+    "/units/",
+    "/teams/",
+    "/teams/search/",
+    "/explorer/",
+    "/explain/?team=search&hour=2026-10-02T14:00Z",
+    "/whatif/",
+    "/budgets/",
+    "/profile/",
+)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_the_demo_sets_up_budgets_rules_and_a_local_channel_once_and_every_page_answers(
+    tmp_path, client
+):
+    from django.contrib.auth import get_user_model
+
+    from costapp.alerts.models import Alert, AlertRule, Budget, Channel, Delivery, ScopeKind
+    from costapp.attribution.models import ClosedPeriod
+    from costapp.demo.budgets import CHANNEL_TARGET, DEMO_ALERT_RULES, DEMO_BUDGETS
+    from costapp.demo.load import load_demo
+    from costapp.demo.periods import close_oldest_month
+
+    end = START + timedelta(days=2)
+    first = load_demo(tmp_path / "demo", seed=7, end=end, days=2, fresh=False)
+    # Two days hold no whole month: nothing is closed, and the demo says so.
+    assert first.closed_month is None and not ClosedPeriod.objects.exists()
+    assert any("none was closed" in note for note in first.notes)
+
+    def counts():
+        return (
+            Budget.objects.count(),
+            Channel.objects.count(),
+            AlertRule.objects.count(),
+            Alert.objects.count(),
+            Delivery.objects.count(),
+        )
+
+    once = counts()
+    assert once[:3] == (len(DEMO_BUDGETS), 1, len(DEMO_ALERT_RULES))
+    assert {rule.kind for rule in AlertRule.objects.all()} == {"unit_cost", "idle", "anomaly"}
+    assert set(Budget.objects.values_list("scope_kind", flat=True)) == {
+        ScopeKind.ORG,
+        ScopeKind.TEAM,
+        ScopeKind.MODEL,
+    }
+    channel = Channel.objects.get()
+    assert channel.kind == "email" and channel.target == CHANNEL_TARGET
+    assert channel.target.endswith("@localhost")  # nothing the demo fires leaves the machine
+
+    # Edited in the meantime, the demo's configuration is put back, and nothing fires twice.
+    Budget.objects.filter(scope_kind=ScopeKind.ORG).update(amount=1)
+    again = load_demo(tmp_path / "demo", seed=7, end=end, days=2, fresh=False)
+    assert again.alerts.fired == 0
+    assert counts() == once
+    assert Budget.objects.get(scope_kind=ScopeKind.ORG).amount == Decimal(DEMO_BUDGETS[0]["amount"])
+
+    # A window holding a whole month closes it once; its chargeback then has a page.
+    month, closed = close_oldest_month(START - timedelta(days=31), START)
+    assert (month, closed) == (date(2026, 9, 1), True)
+    assert close_oldest_month(START - timedelta(days=31), START) == (month, False)
+
+    users = get_user_model()
+    client.force_login(users.objects.get(username="finance"))
+    assistant = Budget.objects.get(scope_value="assistant")
+    for path in (*FINANCE_PAGES, f"/budgets/{assistant.pk}/", "/chargeback/2026-09/"):
+        assert client.get(path).status_code == 200, path
+
+    client.force_login(users.objects.get(username="lead-search"))
+    search = Budget.objects.get(scope_value="search")
+    for path in (*LEAD_PAGES, f"/budgets/{search.pk}/"):
+        assert client.get(path).status_code == 200, path
+    assert client.get(f"/budgets/{assistant.pk}/").status_code == 404
+    assert client.get("/fleet/").status_code == 403

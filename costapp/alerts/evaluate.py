@@ -27,7 +27,8 @@ from django.utils import timezone
 
 from .findings import RuleEvaluation
 from .forecast import WINDOW_DAYS, Forecast, forecast
-from .models import Alert, AlertKind, Budget, Delivery
+from .models import Alert, AlertKind, Budget
+from .outbox import announce
 from .rules import evaluate_rules
 from .spend import daily_spend, midnight, period_bounds, top_drivers
 
@@ -167,26 +168,5 @@ def _announce(budget: Budget, fired: list[Alert], now: datetime) -> int:
     """One message for what one evaluation fired: the highest threshold leads (actual before
     forecast at the same threshold), the others are covered by it."""
     lead = max(fired, key=lambda a: (a.threshold, a.kind == AlertKind.ACTUAL))
-    Alert.objects.filter(pk__in=[a.pk for a in fired if a.pk != lead.pk]).update(lead=lead)
-    snoozed = (
-        Alert.objects.filter(budget=budget, snoozed_until__gt=now)
-        .order_by("-snoozed_until")
-        .values_list("snoozed_until", flat=True)
-        .first()
-    )
-    channels = list(budget.channels.all())
-    reason = ""
-    if snoozed is not None:
-        reason = f"snoozed until {snoozed:%Y-%m-%d %H:%M} UTC"
-    elif not channels:
-        reason = "the budget has no channel"
-    if reason:
-        Alert.objects.filter(pk=lead.pk).update(suppressed=reason)
-        return 0
-    Delivery.objects.bulk_create(
-        [
-            Delivery(alert=lead, channel=channel, next_attempt_at=now, created_at=now)
-            for channel in channels
-        ]
-    )
-    return len(channels)
+    owned = Alert.objects.filter(budget=budget)
+    return announce(lead, fired, owned, list(budget.channels.all()), now)

@@ -21,7 +21,8 @@ from django.db import connection, transaction
 from costapp.money import written_in
 
 from .message import Message, site_url
-from .models import Alert, AlertRule, Delivery
+from .models import Alert, AlertRule
+from .outbox import announce
 
 HOUR = timedelta(hours=1)
 
@@ -122,29 +123,8 @@ def _row(rule: AlertRule, found: Finding, now: datetime) -> dict:
 
 def _announce(rule: AlertRule, fired: list[Alert], severity: dict, now: datetime) -> int:
     lead = max(fired, key=lambda a: (severity.get((a.scope, a.window_start, a.kind), 0), -a.pk))
-    Alert.objects.filter(pk__in=[a.pk for a in fired if a.pk != lead.pk]).update(lead=lead)
-    snoozed = (
-        Alert.objects.filter(rule=rule, snoozed_until__gt=now)
-        .order_by("-snoozed_until")
-        .values_list("snoozed_until", flat=True)
-        .first()
-    )
-    channels = list(rule.channels.all())
-    reason = ""
-    if snoozed is not None:
-        reason = f"snoozed until {snoozed:%Y-%m-%d %H:%M} UTC"
-    elif not channels:
-        reason = "the rule has no channel"
-    if reason:
-        Alert.objects.filter(pk=lead.pk).update(suppressed=reason)
-        return 0
-    Delivery.objects.bulk_create(
-        [
-            Delivery(alert=lead, channel=channel, next_attempt_at=now, created_at=now)
-            for channel in channels
-        ]
-    )
-    return len(channels)
+    owned = Alert.objects.filter(rule=rule)
+    return announce(lead, fired, owned, list(rule.channels.all()), now)
 
 
 def message(alert: Alert, delivery_id: str = "") -> Message:

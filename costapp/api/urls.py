@@ -3,7 +3,7 @@ access rules; the schema and its docs page are at /api/schema/ and /api/docs/ (c
 
 from django.urls import path
 
-from . import budgets, costs, views, whatif
+from . import budgets, costs, recommendations, views, whatif
 
 app_name = "api"
 urlpatterns = [
@@ -15,6 +15,7 @@ urlpatterns = [
     path("alerts", budgets.Alerts.as_view(), name="alerts"),
     path("alerts/<int:pk>", budgets.AlertDetail.as_view(), name="alert"),
     path("whatif", whatif.WhatIf.as_view(), name="whatif"),
+    path("recommendations", recommendations.Recommendations.as_view(), name="recommendations"),
     path("costs", costs.Costs.as_view(), name="costs"),
     path("units", costs.Units.as_view(), name="units"),
     path("idle", costs.Idle.as_view(), name="idle"),

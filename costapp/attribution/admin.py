@@ -4,8 +4,8 @@ The cost rule admin adds a "Preview" page (/admin/attribution/costrule/preview/)
 much cost each enabled rule moves over a window, and a "Preview this edit" button on the change
 form that previews the rule as edited without saving it (costapp.attribution.rules).
 
-Saving or deleting anything the split depends on (rules, the policy, and in the ingest admin
-the GPU inventory and telemetry mappings) takes effect from a date (costapp.attribution.versions:
+Saving or deleting anything the split depends on (rules, the policy, the GPU inventory and
+telemetry mappings) takes effect from a date (costapp.attribution.versions:
 rules and the policy keep a version per span), is kept in the audit trail (shown on each change
 form and under Config changes), and recomputes the open hours it can move once it commits.
 """
@@ -31,6 +31,9 @@ from .models import (
     ConfigChange,
     CostRule,
     EffectiveDated,
+    GpuMapping,
+    GpuPool,
+    GpuResource,
     PeriodEvent,
 )
 from .rules import MAX_PREVIEW_DAYS, RulePreview, preview_rules
@@ -243,6 +246,38 @@ class CostRuleAdmin(RecomputesAttribution):
             "last_day": preview.end - timedelta(microseconds=1) if preview.end else None,
         }
         return TemplateResponse(request, "admin/attribution/costrule/preview.html", context)
+
+
+# The GPU inventory and telemetry mappings: one row each, not versions. An edit's "Effective
+# from" bounds the recompute it enqueues (docs/ARCHITECTURE.md, "Effective-dated configuration").
+class GpuMappingInline(admin.TabularInline):
+    model = GpuMapping
+    extra = 0
+    fields = ["priority", "match_on", "label_key", "value"]
+
+
+@admin.register(GpuPool)
+class GpuPoolAdmin(RecomputesAttribution):
+    list_display = ["name", "provider", "region"]
+    search_fields = ["name"]
+
+
+@admin.register(GpuResource)
+class GpuResourceAdmin(RecomputesAttribution):
+    list_display = ["resource_id", "instance_type", "gpu_type", "gpu_count", "region", "pool"]
+    list_filter = ["provider", "gpu_type", "pool"]
+    search_fields = ["resource_id", "instance_type"]
+    inlines = [GpuMappingInline]
+
+
+@admin.register(GpuMapping)
+class GpuMappingAdmin(RecomputesAttribution):
+    """A GPU UUID, hostname or pod/node label -> the billed resource it runs on."""
+
+    list_display = ["priority", "match_on", "label_key", "value", "resource"]
+    list_filter = ["match_on"]
+    search_fields = ["value", "resource__resource_id"]
+    autocomplete_fields = ["resource"]
 
 
 @admin.register(Allocation)

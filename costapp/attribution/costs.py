@@ -19,11 +19,10 @@ from decimal import Decimal
 from django.db.models import Sum
 
 from costapp.core.access import Scope
-from costapp.ingest.models import GpuResource
 from costapp.money import ZERO, quantize
 
 from .idle import cost_column, fetch, idle_ctes, idle_params, idle_withheld, only, shared_idle
-from .models import Allocation, AttributionPolicy, IdlePolicy, LineKind
+from .models import Allocation, AttributionPolicy, GpuResource, IdlePolicy, LineKind
 from .query import ATTRIBUTED, ReportQuery, currencies, pick_currency, window
 from .units import UnitFigures, token_weight
 

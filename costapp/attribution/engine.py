@@ -87,11 +87,11 @@ from django.utils import timezone
 
 from costapp.core.limits import time_window
 from costapp.ingest.formats import get_format
-from costapp.ingest.models import GpuMapping, IngestionRun, RunStatus
+from costapp.ingest.models import IngestionRun, RunStatus
 from costapp.locks import try_advisory_lock
 
 from . import periods, steps
-from .models import AttributionPolicy, CostRule, overlapping
+from .models import AttributionPolicy, CostRule, GpuMapping, overlapping
 from .weights import output_weight
 
 log = logging.getLogger(__name__)

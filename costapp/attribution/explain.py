@@ -23,10 +23,10 @@ from pathlib import PurePosixPath, PureWindowsPath
 from django.db.models import Count, Q, Sum
 
 from costapp.core.access import total_reveals_one_team
-from costapp.ingest.models import CostLine, GpuResource
+from costapp.ingest.models import CostLine
 from costapp.money import ZERO, split
 
-from .models import Allocation, CostRule, LineKind
+from .models import Allocation, CostRule, GpuResource, LineKind
 
 _HOUR = timedelta(hours=1)
 

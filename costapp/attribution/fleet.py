@@ -4,7 +4,7 @@ and the GPUs with no telemetry.
 
 Utilization here is measured time only: busy GPU-hours / (GPU-hours less the unmeasured ones),
 as the engine measures it (an unmeasured resource-hour is never counted busy or idle). A GPU's
-type comes from the inventory (`ingest.GpuResource`); a line whose resource is not in it is
+type comes from the inventory (`attribution.GpuResource`); a line whose resource is not in it is
 "(unknown)".
 """
 

@@ -12,9 +12,8 @@ import json
 
 from django.db import connection, transaction
 
-from costapp.ingest.models import GpuPool, GpuResource
-
 from .gpu_catalog import GpuShape, find_instance_type
+from .models import GpuPool, GpuResource
 
 # One row per resource id is enough: the instance type does not change under one id, and this
 # keeps the scan cheap on millions of lines.

@@ -206,6 +206,64 @@ class CostRule(EffectiveDated):
             raise ValidationError({"action": "a telemetry label rule can only assign"})
 
 
+# The GPU inventory: which billed resources carry GPUs, their pools, and how telemetry reaches
+# them. Moved here from ingest/ (the split is what reads it); the tables keep their names, which
+# the engine's SQL (steps.py) and the read layer use.
+
+
+class GpuPool(models.Model):
+    """A group of GPU resources whose idle cost is reported (or shared back) together."""
+
+    name = models.CharField(max_length=200, unique=True)
+    provider = models.CharField(max_length=100, blank=True)
+    region = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        db_table = "ingest_gpupool"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GpuResource(models.Model):
+    """A billed resource that carries GPUs (an instance id, a node), and how many."""
+
+    resource_id = models.TextField(unique=True)  # matches CostLine.resource_id
+    provider = models.CharField(max_length=100, blank=True)
+    instance_type = models.CharField(max_length=100, blank=True)
+    gpu_type = models.CharField(max_length=100, blank=True)
+    gpu_count = models.PositiveIntegerField(default=1)
+    region = models.CharField(max_length=100, blank=True)
+    pool = models.ForeignKey(
+        GpuPool, null=True, blank=True, on_delete=models.SET_NULL, related_name="resources"
+    )
+
+    class Meta:
+        db_table = "ingest_gpuresource"
+
+    def __str__(self) -> str:
+        return f"{self.resource_id} ({self.gpu_count}x {self.gpu_type})"
+
+
+class GpuMapping(models.Model):
+    """Maps a telemetry identity (GPU UUID, hostname, node or pod label) to a billed resource."""
+
+    class MatchOn(models.TextChoices):
+        UUID = "uuid"
+        HOSTNAME = "hostname"
+        LABEL = "label"  # label_key=label_value from DCGM/Prometheus labels
+
+    match_on = models.CharField(max_length=16, choices=MatchOn.choices)
+    label_key = models.CharField(max_length=200, blank=True)
+    value = models.CharField(max_length=500)
+    resource = models.ForeignKey(GpuResource, on_delete=models.CASCADE, related_name="mappings")
+    priority = models.IntegerField(default=100)
+
+    class Meta:
+        db_table = "ingest_gpumapping"
+        ordering = ["priority", "id"]
+
+
 class ClosedPeriod(models.Model):
     """A month finance has closed: its allocations never change until finance reopens it.
 

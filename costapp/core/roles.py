@@ -28,9 +28,9 @@ FINANCE_CONFIGURATION: dict[str, tuple[str, ...]] = {
     "attribution.attributionpolicy": ("view", "change"),
     "core.team": ALL,
     "core.membership": ALL,
-    "ingest.gpupool": ALL,
-    "ingest.gpuresource": ALL,
-    "ingest.gpumapping": ALL,
+    "attribution.gpupool": ALL,
+    "attribution.gpuresource": ALL,
+    "attribution.gpumapping": ALL,
     # What-if list prices (published figures finance keeps current) and alert rules.
     "whatif.gpuinstanceprice": ALL,
     "whatif.hostedmodelprice": ALL,

@@ -17,8 +17,8 @@ from decimal import Decimal
 
 from costapp.attribution import selectors as attribution
 from costapp.attribution.explain import explain, idle_share_withheld
+from costapp.attribution.models import GpuResource
 from costapp.core.limits import check_time
-from costapp.ingest.models import GpuResource
 from costapp.money import ZERO
 
 from .selectors import BASES, Basis, currency_param, scope_for

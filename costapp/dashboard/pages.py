@@ -27,6 +27,7 @@ from costapp.attribution.fleet import fleet
 from costapp.attribution.query import GRAINS, QueryError, currencies, pick_currency, window
 from costapp.attribution.subjects import exists_for, team_report, usage_report
 from costapp.core.access import scope_for
+from costapp.whatif import recommendations
 
 from . import charts
 from .paging import paginate
@@ -88,6 +89,7 @@ def team(request, team: str):
         subject=team,
         w=_weight(costs.output_weight),
         budgets=[budget_status(budget) for budget in budgets.order_by("name")],
+        recommendations=recommendations.visible(scope, team)[:5],
         trend_chart=charts.daily_by(report.trend, "model", costs.currency)
         if report.trend
         else None,

@@ -21,6 +21,7 @@ from costapp.attribution.query import (
 from costapp.attribution.units import unit_report
 from costapp.core.access import Scope, scope_for, sees_whole_company, visible_teams
 from costapp.sources.selectors import needing_attention
+from costapp.whatif import recommendations
 
 from . import charts
 from .explanation import explanation, neighbour_hour
@@ -81,6 +82,7 @@ def overview(request):
         if report.all_teams.tokens
         else None,
     }
+    context["recommendations"] = recommendations.visible(scope)[:5]
     if scope.whole_company:
         # Figures are only as current as their sources: say so where finance reads them.
         context["sources_total"], context["sources_attention"] = needing_attention()

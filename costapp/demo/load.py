@@ -1,6 +1,7 @@
 """Load the demo: generate the raw files, configure a local-folder source for each kind, set the
 cost rule finance keeps for the Savings Plan fee, poll the files through the real sources
-service (as the scheduler would), run attribution, and create the demo users.
+service (as the scheduler would), run attribution, close the oldest complete month, set up
+budgets, a channel and alert rules and evaluate them once, and create the demo users.
 
 Idempotent for one window: re-running with the same end skips files already ingested. A demo
 whose window has moved (by default it ends at the current hour) replaces the earlier one, so
@@ -13,13 +14,15 @@ import json
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.db.models import Sum
 
+from costapp.attribution.engine import run_attribution
+from costapp.attribution.inventory import sync_gpu_resources
 from costapp.attribution.models import Allocation, CostRule, RuleAction, RuleSource
 from costapp.core.models import Membership, OrgRole, Role, Team
 from costapp.core.roles import sync_finance_group
@@ -28,8 +31,10 @@ from costapp.sources.models import Source
 from costapp.sources.service import run_source
 
 from .billing import SHARED_COST_CATEGORY
+from .budgets import DemoAlerts, set_up_alerts
 from .dataset import generate_dataset, window
 from .fleet import TEAMS
+from .periods import close_oldest_month
 
 # (source name, format, sub-folder of the demo folder), polled in this order: bill, then the
 # telemetry and request logs that attribution splits it by.
@@ -87,6 +92,8 @@ class DemoSummary:
     billed_total: Decimal = Decimal(0)
     logins: list[Login] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    alerts: DemoAlerts | None = None
+    closed_month: date | None = None
     start: datetime | None = None
     end: datetime | None = None
 
@@ -151,13 +158,7 @@ def poll(source: Source, summary: DemoSummary) -> None:
 
 
 def attribute(summary: DemoSummary) -> None:
-    """Inventory and attribution, when those parts are installed (they are separate modules)."""
-    try:
-        from costapp.attribution.engine import run_attribution
-        from costapp.attribution.inventory import sync_gpu_resources
-    except ImportError as exc:
-        summary.notes.append(f"attribution skipped: {exc}")
-        return
+    """Find the GPU resources in the bill and split every hour of the window."""
     summary.gpu_resources = sync_gpu_resources()
     run_attribution()
     summary.allocations = Allocation.objects.count()
@@ -212,5 +213,23 @@ def load_demo(outdir: Path, *, seed: int, end: datetime, days: int, fresh: bool)
     if not summary.failures:
         attribute(summary)
         _write_window(outdir, start, end, seed)
+        close_period(summary)
+        summary.alerts = set_up_alerts(end)
     summary.logins = create_users()
     return summary
+
+
+def close_period(summary: DemoSummary) -> None:
+    month, closed = close_oldest_month(summary.start, summary.end)
+    summary.closed_month = month
+    if month is None:
+        # The window that holds last month whole, so the closed-month pages have one to show.
+        this = date(summary.end.year, summary.end.month, 1)
+        last = date(this.year - (this.month == 1), (this.month - 2) % 12 + 1, 1)
+        summary.notes.append(
+            "no calendar month lies wholly inside the demo window, so none was closed"
+            f" (/chargeback/ shows a closed month: --end {this} --days {(this - last).days}"
+            " would cover one)"
+        )
+    elif closed:
+        summary.notes.append(f"closed {month:%Y-%m}, the window's oldest complete month")

@@ -65,8 +65,12 @@ COST_TEXTS = _text_limits(
         "consumed_unit",
         "billing_currency",
         "commitment_discount_id",
+        "allocated_method_id",
+        "allocated_resource_id",
     ),
 )
+# Nullable (NULL where a format has no invoice), so checked apart from the texts above.
+INVOICE_MAX = _text_limits(CostLine, ("invoice_id",))["invoice_id"]
 SAMPLE_TEXTS = _text_limits(
     GpuSample, ("gpu_uuid", "mig_instance", "gpu_model", "hostname", "resource_id")
 )
@@ -133,6 +137,7 @@ COLUMN_NAMES: dict[str, dict[str, str]] = {
         **{f: _focus_name(f) for f in ("charge_period_start", "charge_period_end")},
         "provider": "ProviderName",
         "region": "RegionId",
+        "invoice_id": "InvoiceId",
     },
     "cur": _cur_names(LEGACY),
     "cur2": _cur_names(CUR2),
@@ -212,6 +217,9 @@ class RowChecks:
         for field, value in zip(MONEY, cost_money(row), strict=True):
             if value is not None and not _below(value, most):
                 raise self._error(row, field, limits.check_money(value))
+        invoice = row.invoice_id
+        if invoice is not None and ("\x00" in invoice or len(invoice) > INVOICE_MAX):
+            self._texts(row, (invoice,), {"invoice_id": INVOICE_MAX})
         quantity = row.consumed_quantity
         if quantity is not None and not _below(quantity, QUANTITY_MAX):
             message = limits.check_money(quantity, QUANTITY_MAX)

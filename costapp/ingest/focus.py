@@ -1,11 +1,20 @@
-"""FOCUS 1.0-1.2 cost and usage files (CSV, CSV.gz or Parquet): how Azure, OCI and AWS's own
+"""FOCUS 1.0-1.4 cost and usage files (CSV, CSV.gz or Parquet): how Azure, OCI and AWS's own
 FOCUS export arrive. Each row becomes one CostLineRow, costs kept at the provider's precision.
 
 The version is told by the header alone: 1.1 added capacity reservations, commitment quantities
 and SkuMeter/SkuPriceDetails; 1.2 added BillingAccountType, SubAccountType, InvoiceId and the
-PricingCurrency* columns. Renames across versions (Region -> RegionId in 1.0, ProviderName ->
-ServiceProviderName in 1.3) are read under either spelling. Null is written both as "NULL" and
-as "" in the official sample; both read as null.
+PricingCurrency* columns; 1.3 added ServiceProviderName/HostProviderName (deprecating
+ProviderName), ContractApplied and the split cost allocation columns (Allocated*); 1.4 drops
+ProviderName. Column lists: FinOps-Open-Cost-and-Usage-Spec/FOCUS_Spec,
+specification/datasets/cost_and_usage/columns/*.md ("Version Introduced"). Renames across
+versions (Region -> RegionId in 1.0, ProviderName -> ServiceProviderName in 1.3) are read under
+either spelling. Null is written both as "NULL" and as "" in the official sample; both read as
+null.
+
+InvoiceId is kept on every line (NULL when absent): the sum of BilledCost per invoice is what
+finance reconciles. A 1.3 allocated charge (AllocatedMethodId not null) is one piece of a charge
+the provider already split to AllocatedResourceId; its AllocatedTags are the piece's own tags and
+win over the origin charge's Tags, so the tag rules place the piece where the provider put it.
 """
 
 from __future__ import annotations
@@ -25,6 +34,16 @@ CHARGE_CATEGORIES = {c.casefold(): c for c in ("Usage", "Purchase", "Tax", "Cred
 
 # Columns a version introduced; the newest version whose marker is present wins.
 VERSION_MARKERS: dict[str, tuple[str, ...]] = {
+    "1.3": (
+        "ServiceProviderName",
+        "HostProviderName",
+        "ContractApplied",
+        "AllocatedMethodId",
+        "AllocatedMethodDetails",
+        "AllocatedResourceId",
+        "AllocatedResourceName",
+        "AllocatedTags",
+    ),
     "1.2": (
         "BillingAccountType",
         "SubAccountType",
@@ -64,6 +83,8 @@ PRE_1_0 = ("ChargeType", "AmortizedCost", "BilledCurrency", "Provider")
 
 
 def detect_version(header: Header) -> str:
+    if header.has("ServiceProviderName") and not header.has("ProviderName"):
+        return "1.4"  # 1.4 removed the ProviderName that 1.3 deprecated
     for version, markers in VERSION_MARKERS.items():
         if any(header.has(name) for name in markers):
             return version
@@ -72,11 +93,37 @@ def detect_version(header: Header) -> str:
 
 def check_header(header: Header) -> str:
     """The FOCUS version of this header, or a ParseError at line 1 naming what is missing."""
-    expected = "FOCUS 1.0-1.2 column names"
-    if not header.has("ChargeCategory") and any(header.has(n) for n in PRE_1_0):
+    expected = "FOCUS 1.0-1.4 column names"
+    native = native_format(header)
+    if native:
+        expected += f" (this header looks like {native[1]}: read it with the format {native[0]})"
+    elif not header.has("ChargeCategory") and any(header.has(n) for n in PRE_1_0):
         expected += " (this header looks like FOCUS 0.5: ChargeType, AmortizedCost)"
     header.require(REQUIRED, expected)
     return detect_version(header)
+
+
+# A provider's native export, told by columns FOCUS never has. Azure's usage details carry
+# ChargeType too, which once made them read as "FOCUS 0.5".
+NATIVE_MARKERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (
+        "azure",
+        "an Azure Cost Management export",
+        ("CostInBillingCurrency", "PreTaxCost", "UsageDateTime", "MeterId", "SubscriptionGuid"),
+    ),
+    ("oci", "an OCI cost report", ("lineItem/intervalUsageStart", "cost/myCost")),
+    ("cur", "a legacy AWS CUR", ("lineItem/UnblendedCost", "line_item_unblended_cost")),
+)
+
+
+def native_format(header: Header) -> tuple[str, str] | None:
+    """(format, description) of the native export this header looks like, if any."""
+    if header.has("BilledCost"):
+        return None
+    for name, description, markers in NATIVE_MARKERS:
+        if any(header.has(marker) for marker in markers):
+            return name, description
+    return None
 
 
 # CostLineRow text fields and the FOCUS column each reads; provider and region are added per
@@ -94,6 +141,8 @@ TEXT_COLUMNS: dict[str, str] = {
     "pricing_unit": "PricingUnit",
     "consumed_unit": "ConsumedUnit",
     "commitment_discount_id": "CommitmentDiscountId",
+    "allocated_method_id": "AllocatedMethodId",
+    "allocated_resource_id": "AllocatedResourceId",
 }
 TAGS_HELD = 1024  # distinct Tags cells remembered per file: most lines repeat a few tag sets
 
@@ -128,6 +177,7 @@ class Layout:
         )
         self.absent = {field: "" for field, i in positions.items() if i is None}
         self._tags: dict[str, dict[str, object]] = {}
+        self.allocated_tags = header.has("AllocatedTags")
 
     def texts(self, record: Record) -> dict[str, str]:
         """Each text field's stripped cell, "" for a null spelling or an absent column."""
@@ -167,8 +217,8 @@ def _text(value: object) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _plain_tags(record: Record) -> dict[str, object]:
-    return {str(k): _plain(v) for k, v in record.mapping("Tags").items()}
+def _plain_tags(record: Record, column: str = "Tags") -> dict[str, object]:
+    return {str(k): _plain(v) for k, v in record.mapping(column).items()}
 
 
 def to_row(record: Record, layout: Layout) -> CostLineRow:
@@ -181,6 +231,8 @@ def to_row(record: Record, layout: Layout) -> CostLineRow:
     elif period_end is None:
         period_end = calendar_month(period_start)[1]
     tags = layout.tags(record)
+    if layout.allocated_tags:
+        tags.update(_plain_tags(record, "AllocatedTags"))
     return CostLineRow(
         **layout.texts(record),
         billing_period_start=period_start,
@@ -194,6 +246,7 @@ def to_row(record: Record, layout: Layout) -> CostLineRow:
         list_cost=record.decimal("ListCost"),
         contracted_cost=record.decimal("ContractedCost"),
         billing_currency=record.currency("BillingCurrency"),
+        invoice_id=record.text("InvoiceId") or None,
         tags=tags,
         source_file=record.file,
         source_row=record.line,

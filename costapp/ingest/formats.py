@@ -15,6 +15,8 @@ FORMATS: dict[str, str] = {
     "cur": "costapp.ingest.cur",
     "cur2": "costapp.ingest.cur2",
     "gcp": "costapp.ingest.gcp",
+    "azure": "costapp.ingest.azure",
+    "oci": "costapp.ingest.oci",
     "dcgm": "costapp.ingest.dcgm",
     "prometheus": "costapp.ingest.prometheus",
     "nvidia-smi": "costapp.ingest.nvidia_smi",

@@ -129,6 +129,14 @@ class CostLine(models.Model):
     contracted_cost = MoneyField(null=True)
     billing_currency = models.CharField(max_length=3)
     commitment_discount_id = models.TextField(blank=True)
+    # FOCUS InvoiceId (1.2+; Azure InvoiceId): finance reconciles the sum of BilledCost per
+    # invoice against the invoice. NULL (not "") where the format has no invoice at all, so
+    # "not invoiced yet" and "this format never says" stay apart.
+    invoice_id = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    # FOCUS 1.3 split cost allocation: the provider already split this charge to
+    # AllocatedResourceId by AllocatedMethodId; "" for an ordinary line.
+    allocated_method_id = models.CharField(max_length=200, blank=True)
+    allocated_resource_id = models.TextField(blank=True)
     tags = models.JSONField(default=dict, blank=True)
     source_file = models.TextField()
     source_row = models.IntegerField()
@@ -181,52 +189,6 @@ class LoadedBill(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.billing_account_id} {self.billing_period_start:%Y-%m}"
-
-
-class GpuPool(models.Model):
-    """A group of GPU resources whose idle cost is reported (or shared back) together."""
-
-    name = models.CharField(max_length=200, unique=True)
-    provider = models.CharField(max_length=100, blank=True)
-    region = models.CharField(max_length=100, blank=True)
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class GpuResource(models.Model):
-    """A billed resource that carries GPUs (an instance id, a node), and how many."""
-
-    resource_id = models.TextField(unique=True)  # matches CostLine.resource_id
-    provider = models.CharField(max_length=100, blank=True)
-    instance_type = models.CharField(max_length=100, blank=True)
-    gpu_type = models.CharField(max_length=100, blank=True)
-    gpu_count = models.PositiveIntegerField(default=1)
-    region = models.CharField(max_length=100, blank=True)
-    pool = models.ForeignKey(
-        GpuPool, null=True, blank=True, on_delete=models.SET_NULL, related_name="resources"
-    )
-
-    def __str__(self) -> str:
-        return f"{self.resource_id} ({self.gpu_count}x {self.gpu_type})"
-
-
-class GpuMapping(models.Model):
-    """Maps a telemetry identity (GPU UUID, hostname, node or pod label) to a billed resource."""
-
-    class MatchOn(models.TextChoices):
-        UUID = "uuid"
-        HOSTNAME = "hostname"
-        LABEL = "label"  # label_key=label_value from DCGM/Prometheus labels
-
-    match_on = models.CharField(max_length=16, choices=MatchOn.choices)
-    label_key = models.CharField(max_length=200, blank=True)
-    value = models.CharField(max_length=500)
-    resource = models.ForeignKey(GpuResource, on_delete=models.CASCADE, related_name="mappings")
-    priority = models.IntegerField(default=100)
-
-    class Meta:
-        ordering = ["priority", "id"]
 
 
 class GpuSample(models.Model):

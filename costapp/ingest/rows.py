@@ -39,6 +39,9 @@ class CostLineRow:
     list_cost: Decimal | None = None
     contracted_cost: Decimal | None = None
     commitment_discount_id: str = ""
+    invoice_id: str | None = None
+    allocated_method_id: str = ""
+    allocated_resource_id: str = ""
     tags: dict = field(default_factory=dict)
 
 

@@ -154,3 +154,35 @@ def loaded_bills(limit: int = 100) -> list[LoadedBillRow]:
     return [
         LoadedBillRow(*row[:4], sorted(names.get(s, s) for s in row[4]), *row[5:]) for row in found
     ]
+
+
+@dataclass(frozen=True)
+class InvoiceRow:
+    provider: str
+    billing_account_id: str
+    invoice_id: str
+    currency: str
+    rows: int
+    billed_cost: Decimal
+
+
+# The sum of BilledCost per invoice is what finance reconciles against the invoice itself
+# (FOCUS InvoiceId). Only formats that carry an invoice id fill it; lines without one are left
+# out. Reads the cost lines of the newest billing periods only (a scan of those periods).
+INVOICES = """
+SELECT provider, billing_account_id, invoice_id, billing_currency, count(*), sum(billed_cost)
+FROM ingest_costline
+WHERE invoice_id IS NOT NULL
+  AND billing_period_start >= (SELECT max(billing_period_start) FROM ingest_loadedbill)
+                              - interval '3 months'
+GROUP BY 1, 2, 3, 4
+ORDER BY 1, 2, 3, 4
+LIMIT %s
+"""
+
+
+def invoices(limit: int = 100) -> list[InvoiceRow]:
+    """Billed cost per invoice over the last few billing periods loaded."""
+    with connection.cursor() as cursor:
+        cursor.execute(INVOICES, [limit])
+        return [InvoiceRow(*row) for row in cursor.fetchall()]

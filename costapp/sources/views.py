@@ -14,7 +14,7 @@ from django.shortcuts import render
 from costapp.attribution.periods import restated_bills
 from costapp.core.access import is_finance
 
-from .selectors import attribution_problems, freshness, loaded_bills
+from .selectors import attribution_problems, freshness, invoices, loaded_bills
 
 
 @login_required
@@ -24,6 +24,7 @@ def freshness_page(request):
     context = {
         "rows": freshness(),
         "bills": loaded_bills(),
+        "invoices": invoices(),
         "attribution_problems": attribution_problems(),
         "restated": restated_bills(),
     }

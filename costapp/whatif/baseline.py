@@ -26,6 +26,9 @@ from .levers import ratio
 MONTH_DAYS = Decimal(30)
 HOURS_PER_MONTH = MONTH_DAYS * 24
 MILLION = Decimal(1_000_000)
+# An hour of the week whose busy share of the measured GPU-hours stays below this over the
+# period is "idle through the night/weekend": capacity that could be scaled to zero then.
+OFF_HOURS_UTILIZATION = Decimal("0.05")
 # Lines whose cost is GPU capacity (what the levers act on); "shared" lines are the rest.
 BUSY_KINDS = ("usage", "unallocated")
 GPU_KINDS = ("usage", "unallocated", "idle", "unmeasured")
@@ -77,6 +80,16 @@ class Baseline:
     logged_requests: int  # the requests those logs hold over the period
     pricing_mix: dict[str, Decimal] = field(default_factory=dict)  # category -> monthly cost
     gpu_types: tuple[str, ...] = ()
+    # Hours of the week (ISO weekday 1-7, UTC hour) whose capacity sat nearly all idle over the
+    # period (utilization below OFF_HOURS_UTILIZATION), their idle GPU-hours (over the period)
+    # and every idle GPU-hour: what scaling to zero through nights and weekends would remove.
+    off_hours: tuple[tuple[int, int], ...] = ()
+    off_hours_idle_gpu_hours: Decimal = ZERO
+    idle_gpu_hours: Decimal = ZERO
+
+    @property
+    def off_hours_idle_share(self) -> Decimal | None:
+        return ratio(self.off_hours_idle_gpu_hours, self.idle_gpu_hours)
 
     @property
     def days(self) -> Decimal:
@@ -154,6 +167,18 @@ FROM (
 ) per_hour
 """
 
+# Per hour of the week (ISO weekday, UTC hour): busy, measured and idle GPU-hours.
+_WEEK = """
+SELECT extract(isodow FROM a.hour)::int, extract(hour FROM a.hour)::int,
+       coalesce(sum(a.gpu_hours) FILTER (WHERE a.kind IN ('usage', 'unallocated')), 0),
+       coalesce(sum(a.gpu_hours) FILTER (WHERE a.kind IN ('usage', 'unallocated', 'idle')), 0),
+       coalesce(sum(a.gpu_hours) FILTER (WHERE a.kind = 'idle'), 0)
+FROM attribution_allocation a
+WHERE a.hour >= %s AND a.hour < %s AND a.currency = %s{where}
+GROUP BY 1, 2
+ORDER BY 1, 2
+"""
+
 _GPU_TYPES = """
 SELECT DISTINCT r.gpu_type
 FROM attribution_allocation a JOIN ingest_gpuresource r ON r.resource_id = a.resource_id
@@ -213,6 +238,8 @@ def measure(
         totals = cursor.fetchall()
         cursor.execute(_HOURS.format(where=where), window)
         peak, lowest_hour, hours_seen = cursor.fetchone()
+        cursor.execute(_WEEK.format(where=where), window)
+        week = cursor.fetchall()
         cursor.execute(_GPU_TYPES.format(where=where), window)
         gpu_types = tuple(row[0] for row in cursor.fetchall())
         cache_where, cache_params = _cache_where(scope, what)
@@ -247,6 +274,9 @@ def measure(
         input_tokens += tokens_in
         output_tokens += tokens_out
     gpu_cost = sum((v for k, v in sums.items() if k in GPU_KINDS), ZERO)
+    # At most 168 rows: the hours of the week, already summed in SQL.
+    off = [(d, h, idle) for d, h, busy, measured, idle in week
+           if measured > 0 and idle > 0 and busy / measured < OFF_HOURS_UTILIZATION]  # fmt: skip
     # An hour with no GPU line in the period counts as zero: then nothing runs "always".
     lowest = (lowest_hour or ZERO) if hours_seen == hours else ZERO
     return Baseline(
@@ -274,4 +304,7 @@ def measure(
         logged_requests=cache_requests,
         pricing_mix=mix,
         gpu_types=gpu_types,
+        off_hours=tuple((d, h) for d, h, _ in off),
+        off_hours_idle_gpu_hours=sum((idle for _, _, idle in off), ZERO),
+        idle_gpu_hours=sum((row[4] for row in week), ZERO),
     )

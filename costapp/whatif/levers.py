@@ -122,6 +122,12 @@ def consolidation(cost: Decimal, utilization: Decimal, target: Decimal) -> Decim
     return money(cost * utilization / target)
 
 
+def scale_to_zero(cost: Decimal, utilization: Decimal, share: Decimal) -> Decimal:
+    """Stop `share` of the idle capacity (the hours a pool sits idle through nights and
+    weekends): capacity at `utilization` is idle for 1 - utilization of its GPU-hours."""
+    return money(cost * (ONE - share * (ONE - utilization)))
+
+
 def caching(cost: Decimal, hit_rate: Decimal) -> Decimal:
     """A cache serving `hit_rate` of the requests that reach the GPUs today removes that share
     of their work (capacity follows work)."""

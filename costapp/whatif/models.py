@@ -72,3 +72,55 @@ class Scenario(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RecommendationKind(models.TextChoices):
+    CONSOLIDATE = "consolidate", "Consolidate a pool"
+    RIGHT_SIZE = "right_size", "Move a pool to another GPU type"
+    COMMIT = "commit", "Commit the steady baseline"
+    CACHE = "cache", "Cache repeated prompts"
+    ROUTE = "route", "Route requests to a cheaper model"
+    QUANTIZE = "quantize", "Quantize a model"
+    SCALE_TO_ZERO = "scale_to_zero", "Scale to zero through nights and weekends"
+
+
+class Recommendation(models.Model):
+    """A saving found in the data by costapp.whatif.recommendations, with the simulator query
+    that reproduces it. One per kind + subject + evidence: a dismissed one blocks that key."""
+
+    OPEN, DISMISSED = "open", "dismissed"
+
+    kind = models.CharField(max_length=20, choices=RecommendationKind.choices)
+    subject = models.CharField(max_length=600, help_text="the scope as a query, e.g. pool=a")
+    evidence_hash = models.CharField(max_length=64)
+    # "" for a pool-wide recommendation (finance only, like idle); else the team it concerns.
+    team = models.CharField(max_length=200, blank=True)
+    title = models.CharField(max_length=500)
+    monthly_saving = MoneyField()
+    currency = models.CharField(max_length=3)
+    evidence = models.JSONField()
+    query = models.CharField(max_length=2000, help_text="the /whatif/ query with the lever set")
+    status = models.CharField(max_length=10, default=OPEN)
+    dismissed_reason = models.CharField(max_length=500, blank=True)
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-monthly_saving", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "subject", "evidence_hash"], name="whatif_one_recommendation"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "team"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject}: {self.monthly_saving}/month"
+
+    @property
+    def url(self) -> str:
+        return f"/whatif/?{self.query}"

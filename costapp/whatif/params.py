@@ -26,20 +26,24 @@ PERIOD_MAX = timedelta(days=366)
 FRACTIONS = {
     "routing_share": "share of the scope's requests sent elsewhere",
     "caching_hit_rate": "share of today's GPU requests a cache would serve",
+    "scale_to_zero_share": "share of the idle GPU-hours stopped (nights, weekends)",
     "utilization_target": "GPU utilization the capacity is consolidated to",
     "commitment_share": "share of the on-demand GPU cost moved to a commitment",
     "commitment_discount": "commitment discount on the on-demand price",
     "spot_share": "share of the on-demand GPU cost moved to spot",
     "spot_discount": "spot discount on the on-demand price",
     "spot_overhead": "extra GPU time spot needs for interruptions",
+    "kv_headroom": "share of each GPU's memory kept for KV cache (quantization fit, 0.3)",
 }
 FACTORS = {
     "quantization_speedup": "throughput of the quantized model relative to FP16 (1 to 10)",
     "rightsize_throughput": "throughput per GPU of the new type relative to today's (0.01 to 100)",
+    "model_params_b": "the model's size in billions of parameters (default: from its name)",
 }
 FACTOR_RANGES = {
     "quantization_speedup": (Decimal(1), Decimal(10)),
     "rightsize_throughput": (Decimal("0.01"), Decimal(100)),
+    "model_params_b": (Decimal("0.01"), Decimal(100_000)),
 }
 PRICE = {"rightsize_price": "price per GPU-hour of the new type (default: the price table)"}
 CHOICES = {
@@ -124,6 +128,8 @@ def parse(params: Mapping[str, str]) -> WhatIfRequest:
     if levers.get("quantization") and levers["quantization"] not in QUANTIZATION:
         raise QueryError("quantization", f"{str(levers['quantization'])[:40]!r} is not one of "
                          f"{', '.join(QUANTIZATION)}")  # fmt: skip
+    if levers.get("kv_headroom", Decimal(0)) >= 1:
+        raise QueryError("kv_headroom", "1 leaves no memory for weights (expected below 1)")
     if "routing_to" in levers and "routing_api" in levers:
         raise QueryError("routing_api", "give routing_to or routing_api, not both")
     shares = levers.get("commitment_share", Decimal(0)) + levers.get("spot_share", Decimal(0))

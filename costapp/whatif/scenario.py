@@ -6,9 +6,13 @@ twice:
 1. routing       a share of requests leaves (its GPU cost goes, the destination's price comes)
 2. caching       a share of the remaining GPU work is served from cache
 3. quantization  the remaining work needs 1 / speedup of the GPU-hours
-4. consolidation the remaining capacity runs at the target utilization (idle goes)
-5. right-sizing  the remaining GPU-hours move to another GPU type
-6. pricing       what is left is partly committed and partly on spot
+4. scale to zero a share of the idle GPU-hours (nights, weekends) is stopped
+5. consolidation the remaining capacity runs at the target utilization (idle goes)
+6. right-sizing  the remaining GPU-hours move to another GPU type
+7. pricing       what is left is partly committed and partly on spot
+
+Scale to zero raises the utilization consolidation starts from (the idle hours it stopped are
+gone), so the two together never remove more idle than consolidation alone would.
 
 Work levers assume capacity follows work (the fleet scales down with it); consolidation is
 the lever that removes idle. Every step's cost is rounded to the money quantum, so each
@@ -26,7 +30,10 @@ from costapp.money import ZERO
 from . import levers as lv
 from .baseline import HOURS_PER_MONTH, Baseline, per_million
 
-ORDER = ("routing", "caching", "quantization", "consolidation", "right_sizing", "pricing")
+ORDER = (
+    "routing", "caching", "quantization", "scale_to_zero", "consolidation", "right_sizing",
+    "pricing",
+)  # fmt: skip
 ONE = Decimal(1)
 
 
@@ -108,6 +115,15 @@ def suggestions(baseline: Baseline) -> dict[str, Suggestion]:
             share.quantize(Decimal("0.0001")),
             f"measured: {baseline.cache_hits} of {baseline.logged_requests} logged requests "
             "were cache hits",
+            True,
+        )
+    off = baseline.off_hours_idle_share
+    if off:
+        found["scale_to_zero_share"] = Suggestion(
+            off.quantize(Decimal("0.0001")),
+            f"measured: {baseline.off_hours_idle_gpu_hours:.1f} of {baseline.idle_gpu_hours:.1f} "
+            f"idle GPU-hours fall in the {len(baseline.off_hours)} hours of the week whose "
+            "utilization stayed under 5%",
             True,
         )
     found["commitment_share"] = Suggestion(
@@ -215,10 +231,29 @@ def simulate(
     else:
         ledger.skip("quantization")
 
-    target = settings.get("utilization_target")
     utilization = baseline.mean_utilization
+    unmeasured = lv.ratio(baseline.unmeasured_cost, baseline.gpu_cost) or ZERO
+    off = settings.get("scale_to_zero_share")
+    if off and utilization is not None and utilization < 1:
+        measured = lv.money(ledger.gpu * (ONE - unmeasured))
+        kept = ONE - off * (ONE - utilization)
+        after = lv.scale_to_zero(measured, utilization, off)
+        ledger.step("scale_to_zero", ledger.gpu - measured + after,
+                    hours=ledger.hours * (ONE - (ONE - unmeasured) * (ONE - kept)),
+                    assumptions={"idle GPU-hours stopped": _pct(off),
+                                 "utilization": f"{_pct(utilization)} -> "
+                                                f"{_pct(utilization / kept)}"},
+                    note="the stopped hours cost nothing; unmeasured GPU cost is left as it is")  # fmt: skip
+        # What remains: unmeasured keeps its cost, the measured part now runs busier.
+        unmeasured = lv.ratio(ledger.gpu - after, ledger.gpu) or ZERO
+        utilization = utilization / kept
+    elif off:
+        ledger.skip("scale_to_zero", "no measured idle capacity in this scope")
+    else:
+        ledger.skip("scale_to_zero")
+
+    target = settings.get("utilization_target")
     if target and utilization is not None and target > utilization:
-        unmeasured = lv.ratio(baseline.unmeasured_cost, baseline.gpu_cost) or ZERO
         measured = lv.money(ledger.gpu * (ONE - unmeasured))
         after = lv.consolidation(measured, utilization, target)
         ledger.step("consolidation", ledger.gpu - measured + after,

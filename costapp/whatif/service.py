@@ -15,8 +15,8 @@ from costapp.attribution.query import QueryError
 from costapp.core.access import Scope, scope_for
 from costapp.money import DEFAULT_CURRENCY
 
+from . import breakeven, fit, prices
 from . import levers as lv
-from . import prices
 from .baseline import Baseline, WhatIfScope, currencies, measure
 from .params import WhatIfRequest, parse
 from .scenario import RightSizing, Routing, Simulation, simulate, suggestions
@@ -111,7 +111,12 @@ def run(user, params: Mapping[str, str]) -> Answer:
     """The what-if of `params` as `user` may see it. Raises QueryError naming a bad parameter
     and NotVisible for a team the user may not see."""
     request = parse(params)
-    scope = _scope(user, request.scope)
+    return evaluate(_scope(user, request.scope), request)
+
+
+def evaluate(scope: Scope, request: WhatIfRequest) -> Answer:
+    """The what-if of `request` over what `scope` may see (already narrowed to its team):
+    the one computation the page, the API and the recommendations share."""
     start, end = request.window(_last_hour(scope))
     present = currencies(scope, request.scope, start, end)
     currency = request.currency or (present[0] if present else DEFAULT_CURRENCY)
@@ -131,6 +136,34 @@ def _figures(projection) -> dict:
         "gpus_needed": projection.gpus,
         "cost_per_1m_tokens": projection.cost_per_1m_tokens,
     }
+
+
+def _break_even(answer: Answer) -> list[dict]:
+    """The scope against the hosted API the routing lever names, else against each one."""
+    api = str(answer.request.levers.get("routing_api", ""))
+    hosted = [prices.hosted_price(api)] if api else prices.hosted_models()
+    rows = breakeven.for_baseline(answer.simulation.baseline, [h for h in hosted if h])
+    return [{**vars(row), "cheaper": row.cheaper} for row in rows]
+
+
+def _fit(answer: Answer) -> dict | None:
+    base, levers = answer.simulation.baseline, answer.request.levers
+    given = levers.get("model_params_b")
+    size = Decimal(given) if given else fit.params_from_name(base.scope.model)
+    if size is None:
+        return None
+    headroom = Decimal(levers.get("kv_headroom", fit.KV_HEADROOM))
+    return {
+        "params_b": size,
+        "params_source": "given" if given else f"model name {base.scope.model!r}",
+        "kv_headroom": headroom,
+        "kv_source": "given" if "kv_headroom" in levers else fit.KV_SOURCE,
+        "gpus": [
+            {"gpu_type": f.gpu_type, "memory_gb": f.memory_gb, "memory_source": f.memory_source,
+             "per_precision": f.gpus}
+            for f in fit.fits(size, base.gpu_types, headroom)
+        ],
+    }  # fmt: skip
 
 
 def as_data(answer: Answer) -> dict:
@@ -181,4 +214,6 @@ def as_data(answer: Answer) -> dict:
             name: {"value": s.value, "source": s.source, "measured": s.measured}
             for name, s in suggested.items()
         },
+        "break_even": _break_even(answer),
+        "quantization_fit": _fit(answer),
     }

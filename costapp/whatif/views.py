@@ -13,10 +13,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from costapp.attribution.query import QueryError
-from costapp.core.access import visible_teams
+from costapp.core.access import scope_for, visible_teams
 from costapp.core.limits import STRING_MAX, check_text
 
-from . import charts, params, prices, service
+from . import charts, params, prices, recommendations, service
 from .levers import QUANTIZATION
 from .models import Scenario
 
@@ -84,3 +84,26 @@ def save_scenario(request):
     query = urlencode(_kept(request.POST))
     Scenario.objects.create(name=name, owner=request.user, query=query[:2000])
     return redirect(f"{reverse('whatif:simulator')}?{query}")
+
+
+@login_required
+def recommendation_list(request):
+    scope = scope_for(request.user)
+    team = (request.GET.get("team") or "").strip()
+    if team and not scope.may_see(team):
+        raise Http404("no such team among those you may see")
+    rows = recommendations.visible(scope, team or None)
+    return render(request, "whatif/recommendations.html", {"rows": rows, "team": team})
+
+
+@login_required
+@require_POST
+def dismiss_recommendation(request, pk: int):
+    try:
+        recommendations.dismiss(scope_for(request.user), pk, request.POST.get("reason", ""),
+                                request.user)  # fmt: skip
+    except QueryError as error:
+        return HttpResponseBadRequest(f"{error.field}: {error.message}")
+    except recommendations.NotVisible:
+        raise Http404("no such recommendation among those you may see") from None
+    return redirect(reverse("whatif:recommendations"))

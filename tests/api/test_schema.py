@@ -22,6 +22,7 @@ PATHS = {
     "/api/v1/alerts": {"get"},
     "/api/v1/alerts/{id}": {"get"},
     "/api/v1/whatif": {"get"},
+    "/api/v1/recommendations": {"get"},
     "/api/v1/costs": {"get"},
     "/api/v1/units": {"get"},
     "/api/v1/idle": {"get"},

@@ -5,14 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from costapp.ingest.models import (
-    CostLine,
-    GpuPool,
-    GpuResource,
-    GpuSample,
-    IngestionRun,
-    UsageRollup,
-)
+from costapp.attribution.models import GpuPool, GpuResource
+from costapp.ingest.models import CostLine, GpuSample, IngestionRun, UsageRollup
 
 H0 = datetime(2026, 11, 1, 10, tzinfo=UTC)
 

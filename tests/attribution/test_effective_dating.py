@@ -13,11 +13,16 @@ from django.urls import reverse
 from costapp.attribution import versions
 from costapp.attribution.engine import config_intervals, run_attribution
 from costapp.attribution.explain import explain
-from costapp.attribution.models import Allocation, AttributionPolicy, ConfigChange, CostRule
+from costapp.attribution.models import (
+    Allocation,
+    AttributionPolicy,
+    ConfigChange,
+    CostRule,
+    GpuResource,
+)
 from costapp.attribution.periods import close_month, reopen_month
 from costapp.attribution.rules import preview_rules
 from costapp.core.models import Team
-from costapp.ingest.models import GpuResource
 
 from . import builders as b
 
@@ -234,7 +239,7 @@ def test_a_gpu_count_edit_recomputes_from_its_effective_date_only(
         b.cost_line(cost="80", start=at)
         b.samples("i-gpu", at, ["1"], gpus=1)
     run_attribution()
-    change = reverse("admin:ingest_gpuresource_change", args=[resource.pk])
+    change = reverse("admin:attribution_gpuresource_change", args=[resource.pk])
     form = admin_client.get(change).context["adminform"].form
     data = {
         **{k: v for k, v in form.initial.items() if v is not None},
@@ -253,7 +258,7 @@ def test_a_gpu_count_edit_recomputes_from_its_effective_date_only(
         return sum(a.gpu_hours for a in Allocation.objects.filter(hour=at))
 
     assert (gpu_hours(NOV_10), gpu_hours(NOV_20)) == (8, 1)
-    assert ConfigChange.objects.get(model="ingest.GpuResource").effective_from == NOV_15
+    assert ConfigChange.objects.get(model="attribution.GpuResource").effective_from == NOV_15
 
 
 def test_the_preview_lists_each_version_in_force_in_the_window(tagged_hours):

@@ -8,8 +8,8 @@ import pytest
 from django.db.models import Sum
 
 from costapp.attribution.engine import run_attribution
-from costapp.attribution.models import Allocation, AttributionPolicy
-from costapp.ingest.models import GpuMapping, GpuResource, GpuSample
+from costapp.attribution.models import Allocation, AttributionPolicy, GpuMapping, GpuResource
+from costapp.ingest.models import GpuSample
 
 from . import builders as b
 

@@ -6,7 +6,8 @@ import pytest
 
 from costapp.attribution.gpu_catalog import find_instance_type, lookup
 from costapp.attribution.inventory import sync_gpu_resources
-from costapp.ingest.models import CostLine, GpuResource
+from costapp.attribution.models import GpuResource
+from costapp.ingest.models import CostLine
 
 from . import builders as b
 

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from costapp.attribution.engine import run_attribution
-from costapp.attribution.models import Allocation, CostRule
-from costapp.ingest.models import CostLine, GpuResource, GpuSample, UsageRollup
+from costapp.attribution.models import Allocation, CostRule, GpuResource
+from costapp.ingest.models import CostLine, GpuSample, UsageRollup
 
 from . import builders as b
 

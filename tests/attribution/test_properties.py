@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from costapp.attribution.engine import run_attribution
-from costapp.attribution.models import Allocation
+from costapp.attribution.models import Allocation, GpuResource
 from costapp.attribution.splitsql import largest_remainder
-from costapp.ingest.models import CostLine, GpuResource, GpuSample, UsageRollup
+from costapp.ingest.models import CostLine, GpuSample, UsageRollup
 from costapp.money import QUANTUM, split
 
 from . import builders as b

@@ -11,8 +11,8 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from costapp.attribution.engine import run_attribution
-from costapp.attribution.models import Allocation, CostRule
-from costapp.ingest.models import GpuResource, IngestionRun, RunStatus
+from costapp.attribution.models import Allocation, CostRule, GpuResource
+from costapp.ingest.models import IngestionRun, RunStatus
 
 from . import builders as b
 
@@ -84,7 +84,7 @@ def test_a_gpu_count_corrected_in_the_admin_is_recomputed(
     b.samples("i-gpu", b.hour(), ["1"], gpus=1)
     run_attribution()
     assert _gpu_hours() == 8
-    change = reverse("admin:ingest_gpuresource_change", args=[resource.pk])
+    change = reverse("admin:attribution_gpuresource_change", args=[resource.pk])
     form = admin_client.get(change).context["adminform"].form
     data = {
         **{k: v for k, v in form.initial.items() if v is not None},

@@ -171,3 +171,21 @@ def test_the_gcp_billing_export_sample(shared_fixtures):
         for r in rows
     ]
     check(path, "gcp", gcp, billed, [b + c for b, c in zip(billed, credits, strict=True)])
+
+
+def test_the_azure_ea_sample_ingests_with_exact_totals(shared_fixtures):
+    path = shared_fixtures / "focus-converters/azure_ea_export_anonymized.csv"
+    if not path.exists():
+        pytest.skip(f"{path} is absent: the shared fixtures are not checked out")
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        raw = [row for row in csv.DictReader(handle) if any(row.values())]
+    run = ingest([InputFile.from_path(path)], "azure")
+    assert run.status == "succeeded", run.error
+    lines = CostLine.objects.filter(run=run)
+    assert lines.count() == len(raw)
+    # Stored to the column's 10 places, row by row, as NUMERIC(28,10) rounds half up.
+    total = sum(
+        Decimal(row["CostInBillingCurrency"]).quantize(QUANTUM, ROUND_HALF_UP) for row in raw
+    )
+    assert lines.aggregate(s=Sum("billed_cost"))["s"] == total
+    assert set(lines.values_list("billing_currency", flat=True)) == {"CAD"}

@@ -9,9 +9,8 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 
-from costapp.attribution.models import Allocation, LineKind
+from costapp.attribution.models import Allocation, GpuResource, LineKind
 from costapp.core.models import Membership, OrgRole, Role, Team
-from costapp.ingest.models import GpuResource
 
 PASSWORD = "test-password"
 

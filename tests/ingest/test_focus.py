@@ -264,3 +264,60 @@ def test_sub_account_is_kept_for_attribution_by_account(shared_fixtures):
     run = ingest([InputFile.from_path(path)], "focus")
     stored = set(CostLine.objects.filter(run=run).values_list("sub_account_id", flat=True))
     assert expected and expected <= stored
+
+
+def test_focus_1_3_and_1_4_are_told_apart_by_provider_columns():
+    names = [c for c in BASE if c != "ProviderName"]
+    assert focus.check_header(Header("f", [*BASE, "ServiceProviderName"])) == "1.3"
+    assert focus.check_header(Header("f", [*BASE, "AllocatedMethodId"])) == "1.3"
+    assert focus.check_header(Header("f", [*names, "ServiceProviderName"])) == "1.4"
+
+
+def test_a_focus_1_4_file_stores_invoice_and_allocation(write_file):
+    columns = [
+        *(c for c in BASE if c != "ProviderName"),
+        "ServiceProviderName",
+        "InvoiceId",
+        "AllocatedMethodId",
+        "AllocatedResourceId",
+        "AllocatedTags",
+    ]
+    base = {**BASE, "ServiceProviderName": "Microsoft", "InvoiceId": "INV-1"}
+    split = {
+        "AllocatedMethodId": "k8s-cpu-memory",
+        "AllocatedResourceId": "ns/search",
+        "AllocatedTags": '{"team": "ads"}',
+        "BilledCost": "0.25",
+    }
+    text = csv_text(base, ({}, split, {"InvoiceId": "", "BilledCost": "1"}), columns)
+    run = ingest_path(write_file("f14.csv", text), "focus")
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    lines = list(CostLine.objects.order_by("source_row"))
+    assert [line.invoice_id for line in lines] == ["INV-1", "INV-1", None]
+    assert lines[0].provider == "Microsoft" and lines[0].allocated_method_id == ""
+    assert (lines[1].allocated_method_id, lines[1].allocated_resource_id) == (
+        "k8s-cpu-memory",
+        "ns/search",
+    )
+    # The piece's own tags win over the origin charge's.
+    assert lines[1].tags == {"team": "ads", "model": "llama-70b"}
+
+
+def test_billed_cost_is_summed_per_invoice_for_the_sources_page(write_file):
+    from costapp.sources.selectors import invoices
+
+    columns = [*BASE, "InvoiceId"]
+    text = csv_text(
+        BASE,
+        (
+            {"InvoiceId": "INV-1", "BilledCost": "1.0000000001"},
+            {"InvoiceId": "INV-1", "BilledCost": "2"},
+            {"InvoiceId": "INV-2", "BilledCost": "5"},
+            {"InvoiceId": "", "BilledCost": "7"},
+        ),
+        columns,
+    )
+    run = ingest_path(write_file("inv.csv", text), "focus")
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    found = {(i.invoice_id, i.rows, i.billed_cost) for i in invoices()}
+    assert found == {("INV-1", 2, Decimal("3.0000000001")), ("INV-2", 1, Decimal("5"))}

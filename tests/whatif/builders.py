@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from costapp.attribution.models import LineKind
-from costapp.ingest.models import GpuPool, IngestionRun, UsageRollup
+from costapp.attribution.models import GpuPool, LineKind
+from costapp.ingest.models import IngestionRun, UsageRollup
 from tests.dashboard.builders import allocation, gpu_resource
 
 POOL = "h100-east"

@@ -44,6 +44,7 @@ def test_the_levers_of_the_worked_example():
         "routing": 0,
         "caching": D("39.328"),  # 196.64 x 0.2
         "quantization": 0,
+        "scale_to_zero": 0,
         "consolidation": D("34.412"),  # 157.312 x (1 - 0.625 / 0.8)
         "right_sizing": 0,
         "pricing": D("24.58"),  # 122.9 x 0.5 x 0.4
