@@ -13,11 +13,13 @@ Cost: each row pays a handful of comparisons; the message is only built for a ro
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from operator import attrgetter, gt
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 from costapp.core import limits
@@ -46,34 +48,25 @@ def _decimal_limit(model: type[models.Model], name: str, cap: Decimal) -> Decima
     return min(cap, Decimal(10) ** (field.max_digits - field.decimal_places))
 
 
-COST_TEXTS = _text_limits(
-    CostLine,
-    (
-        "provider",
-        "billing_account_id",
-        "sub_account_id",
-        "charge_category",
-        "charge_description",
-        "service_name",
-        "service_category",
-        "region",
-        "resource_id",
-        "resource_type",
-        "sku_id",
-        "pricing_category",
-        "pricing_unit",
-        "consumed_unit",
-        "billing_currency",
-        "commitment_discount_id",
-        "allocated_method_id",
-        "allocated_resource_id",
-    ),
-)
+def _stored_texts(model: type[models.Model], row: type) -> tuple[str, ...]:
+    """The row's fields stored in a NOT NULL text column of `model`, read off the dataclass so
+    a new column is checked without being listed twice (the file name is ours, not input)."""
+    names = []
+    for item in dataclasses.fields(row):
+        try:
+            column = model._meta.get_field(item.name)
+        except FieldDoesNotExist:
+            continue
+        text = isinstance(column, models.CharField | models.TextField)
+        if text and not column.null and item.name != "source_file":
+            names.append(item.name)
+    return tuple(names)
+
+
+COST_TEXTS = _text_limits(CostLine, _stored_texts(CostLine, CostLineRow))
 # Nullable (NULL where a format has no invoice), so checked apart from the texts above.
 INVOICE_MAX = _text_limits(CostLine, ("invoice_id",))["invoice_id"]
-SAMPLE_TEXTS = _text_limits(
-    GpuSample, ("gpu_uuid", "mig_instance", "gpu_model", "hostname", "resource_id")
-)
+SAMPLE_TEXTS = _text_limits(GpuSample, _stored_texts(GpuSample, GpuSampleRow))
 REQUEST_TEXTS = {
     "request_id": SeenRequest._meta.get_field("request_id").max_length,
     **_text_limits(UsageRollup, ("team", "model", "endpoint", "resource_id")),

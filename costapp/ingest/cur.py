@@ -1,5 +1,7 @@
 """AWS Cost and Usage Reports, legacy format (`lineItem/UsageStartDate`-style columns, CSV or
-CSV.gz), mapped to FOCUS-aligned cost lines.
+CSV.gz), mapped to FOCUS-aligned cost lines. The snake_case spelling AWS's Athena integration
+gives the same columns (`line_item_unblended_cost`, `product_region`, `resource_tags_user_team`)
+is read as well (ATHENA below).
 
 The mapping follows the FinOps Foundation's CUR -> FOCUS conversion rules
 (focus_converters/conversion_rules_export/csv/aws-cur.csv): BilledCost is the net unblended
@@ -114,6 +116,8 @@ class CurColumns:
     # Legacy CUR spreads tags over prefixed columns; CUR 2.0 keeps them in map columns.
     tag_prefixes: tuple[tuple[str, str], ...] = ()
     tag_maps: tuple[tuple[str, str], ...] = ()
+    # How a missing-column error names the layout it expected.
+    label: str = "AWS CUR"
 
     def required(self) -> tuple[tuple[str, ...], ...]:
         return tuple(
@@ -144,7 +148,7 @@ LEGACY = CurColumns(
     usage_type="lineItem/UsageType",
     usage_amount="lineItem/UsageAmount",
     resource_id="lineItem/ResourceId",
-    service_name=("product/ProductName", "lineItem/ProductCode"),
+    service_name=("product/ProductName", "product/servicename", "lineItem/ProductCode"),
     instance_type=("product/instanceType",),
     region=("product/region", "product/regionCode"),
     sku=("product/sku",),
@@ -164,19 +168,68 @@ LEGACY = CurColumns(
     tag_prefixes=(("resourceTags/", ""), ("costCategory/", "costCategory/")),
 )
 
+# The same legacy CUR as AWS's Athena integration (and Glue crawlers) write it: every
+# `group/Name` flattened to snake_case, so `product/ProductName` is `product_product_name`,
+# `product/region` is `product_region`, `resourceTags/user:team` is `resource_tags_user_team`.
+# The line item columns read alike in CUR 2.0, which is why only the product and tag columns
+# differ from cur2.CUR2. The flattening has already lost a tag key's `:`, so tags keep the
+# snake_case key (`user_team`), as CUR 2.0's resource_tags map does.
+ATHENA = CurColumns(
+    payer_account="bill_payer_account_id",
+    usage_account="line_item_usage_account_id",
+    period_start="bill_billing_period_start_date",
+    period_end="bill_billing_period_end_date",
+    usage_start="line_item_usage_start_date",
+    usage_end="line_item_usage_end_date",
+    line_type="line_item_line_item_type",
+    unblended_cost="line_item_unblended_cost",
+    net_unblended_cost="line_item_net_unblended_cost",
+    currency="line_item_currency_code",
+    description="line_item_line_item_description",
+    product_code="line_item_product_code",
+    usage_type="line_item_usage_type",
+    usage_amount="line_item_usage_amount",
+    resource_id="line_item_resource_id",
+    service_name=("product_product_name", "product_servicename", "line_item_product_code"),
+    instance_type=("product_instance_type",),
+    region=("product_region", "product_region_code"),
+    sku=("product_sku",),
+    purchase_option=("pricing_purchase_option", "product_purchase_option"),
+    pricing_term="pricing_term",
+    pricing_unit="pricing_unit",
+    public_cost="pricing_public_on_demand_cost",
+    public_rate="pricing_public_on_demand_rate",
+    sp_arn="savings_plan_savings_plan_a_r_n",
+    sp_effective_cost="savings_plan_savings_plan_effective_cost",
+    sp_total_commitment="savings_plan_total_commitment_to_date",
+    sp_used_commitment="savings_plan_used_commitment",
+    ri_arn="reservation_reservation_a_r_n",
+    ri_effective_cost="reservation_effective_cost",
+    ri_unused_upfront="reservation_unused_amortized_upfront_fee_for_billing_period",
+    ri_unused_recurring="reservation_unused_recurring_fee",
+    tag_prefixes=(("resource_tags_", ""), ("cost_category_", "cost_category/")),
+    label="AWS CUR (Athena snake_case)",
+)
+
 
 def parse(file: InputFile) -> Iterator[CostLineRow]:
-    yield from parse_with(file, LEGACY)
+    yield from parse_with(file, LEGACY, ATHENA)
 
 
-def parse_with(file: InputFile, columns: CurColumns) -> Iterator[CostLineRow]:
+def parse_with(
+    file: InputFile, columns: CurColumns, *alternatives: CurColumns
+) -> Iterator[CostLineRow]:
+    """Reads `file` with the first column set whose cost column its header holds; a header
+    with none of them is refused in the terms of the first."""
     # ragged: some CUR writers (koku's samples of real exports) end every row one column
     # before the header does; the missing trailing cell reads as null. Every row must still be
     # as wide as the first and end with a line break, so a file cut mid-row is refused.
     expected = "an AWS CUR header row, then rows"
     with open_table(file, ragged=True, expected=expected) as table:
+        if not table.header.has(columns.unblended_cost):
+            columns = next((c for c in alternatives if table.header.has(c.unblended_cost)), columns)
         table.header.require(
-            columns.required(), "AWS CUR column names such as lineItem/UnblendedCost"
+            columns.required(), f"{columns.label} column names such as {columns.unblended_cost}"
         )
         tag_columns = [
             (name, keep + name[len(prefix) :])

@@ -49,6 +49,7 @@ CUR2 = CurColumns(
     ri_unused_upfront="reservation_unused_amortized_upfront_fee_for_billing_period",
     ri_unused_recurring="reservation_unused_recurring_fee",
     tag_maps=(("resource_tags", ""), ("cost_category", "cost_category/")),
+    label="AWS CUR 2.0",
 )
 
 

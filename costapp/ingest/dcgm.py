@@ -24,7 +24,8 @@ The instant of a reading, first found wins:
    saved scrape: `echo "# SCRAPE_TIME $(date -u +%FT%TZ)"; curl .../metrics`);
 3. a timestamp in the file name: `..._20261101T100000Z.prom` or `..._2026-11-01T10-00-00Z.prom`;
 4. the file's modification time (local mtime or S3 LastModified, from InputFile.modified) -
-   for a file saved as it was scraped that is the scrape time to within the write. It is logged;
+   for a file saved as it was scraped that is the scrape time to within the write. It is logged
+   and kept as a warning on the ingestion run;
 5. none of these (bytes pushed with no time): a ParseError; never silently "now".
 """
 
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -209,7 +210,8 @@ def file_name_time(name: str) -> datetime | None:
         return None
 
 
-def parse(file: InputFile) -> Iterator[GpuSampleRow]:
+def parse(file: InputFile) -> Generator[GpuSampleRow, None, list[str]]:
+    """The rows; returns the warnings for the ingestion run (see runs._rows)."""
     readings = Readings(file.name)
     fallback = file_name_time(file.name) or file.modified
     scrape_time: list[datetime] = []  # the latest # SCRAPE_TIME seen, if any
@@ -238,8 +240,15 @@ def parse(file: InputFile) -> Iterator[GpuSampleRow]:
                 "or a time in the file name such as _20261101T100000Z",
             )
         readings.add(sample.name, sample.labels, sample.value, ts, sample.line_no)
-    if used_fallback:
-        log.info(
-            "%s: samples without a time are stamped %s (file name or mtime)", file.name, fallback
-        )
     yield from readings.rows()
+    if used_fallback:
+        # Returned, not only logged: runs.ingest puts it on the IngestionRun, so whoever reads
+        # the run sees that these readings are dated by the file, not by the exporter.
+        source = "file name" if file_name_time(file.name) else "file modification time"
+        warning = (
+            f"{file.name}: samples without a timestamp are dated by the {source}, "
+            f"{fallback.isoformat()}"
+        )
+        log.info("%s", warning)
+        return [warning]
+    return []

@@ -10,7 +10,9 @@ kept as labels. A repeated header line (logs appended by successive `nvidia-smi 
 skipped.
 
 nvidia-smi writes `2026/07/14 08:12:38.696` in the machine's local time with no zone; it is read
-as UTC, so log with TZ=UTC (an ISO 8601 timestamp with an offset is honoured as written).
+in `tz` (UTC unless given: `manage.py ingest --format nvidia-smi --tz Europe/Paris`; a Source may
+carry the zone later). In the hour a DST change repeats, the first occurrence is taken. An ISO
+8601 timestamp with an offset is honoured as written.
 `--query-gpu` reports whole GPUs: MIG slices are not broken out (utilization is [N/A] there).
 """
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 
 from .errors import ParseError
@@ -47,7 +49,7 @@ HUNDRED = Decimal(100)
 EXPECTED = "a --query-gpu CSV header (timestamp, uuid, ...), then one line per GPU"
 
 
-def parse(file: InputFile) -> Iterator[GpuSampleRow]:
+def parse(file: InputFile, tz: tzinfo = UTC) -> Iterator[GpuSampleRow]:
     with open_text(file, expected=EXPECTED) as handle:
         # strict: a line cut inside quotes is an error, not a shorter value
         reader = csv.reader(handle, skipinitialspace=True, strict=True)
@@ -64,7 +66,7 @@ def parse(file: InputFile) -> Iterator[GpuSampleRow]:
                     continue
                 if [v.strip() for v in values] == raw_header:
                     continue
-                yield _row(fields, values, file.name, line)
+                yield _row(fields, values, file.name, line, tz)
         except csv.Error as exc:
             if "unexpected end of data" in str(exc):
                 labels = [f.label for f in fields]
@@ -123,7 +125,7 @@ def _fields(header: list[str], file: str) -> list[_Field]:
     return fields
 
 
-def _row(fields: list[_Field], values: list[str], file: str, line: int) -> GpuSampleRow:
+def _row(fields: list[_Field], values: list[str], file: str, line: int, tz: tzinfo) -> GpuSampleRow:
     if len(values) != len(fields):
         # A short line is a log cut mid-write (or a field left out): its first missing field
         # is named; a long one is located at its first extra value.
@@ -175,7 +177,7 @@ def _row(fields: list[_Field], values: list[str], file: str, line: int) -> GpuSa
         )
     power = next((p for p in (number(name) for name in POWER_FIELDS) if p is not None), None)
     return GpuSampleRow(
-        ts=_timestamp(text("timestamp"), Cell(file, line, "timestamp")),
+        ts=_timestamp(text("timestamp"), Cell(file, line, "timestamp"), tz),
         gpu_uuid=uuid,
         gpu_index=int(index) if index else None,
         gpu_model=text("name"),
@@ -216,10 +218,10 @@ def _number(field: _Field, value: str, where: Cell) -> Decimal:
     return number
 
 
-def _timestamp(value: str, where: Cell) -> datetime:
+def _timestamp(value: str, where: Cell, tz: tzinfo) -> datetime:
     for pattern in SMI_TIME_FORMATS:
         try:
-            return datetime.strptime(value, pattern).replace(tzinfo=UTC)
+            return datetime.strptime(value, pattern).replace(tzinfo=tz).astimezone(UTC)
         except ValueError:
             continue
     return parse_datetime(value, where)

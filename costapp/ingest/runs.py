@@ -72,9 +72,13 @@ def stored_run(fmt: str, source, stream: str, content_hash: str) -> int | None:
     return run_id if (held["rows"] or 0) == rows else None
 
 
-def _rows(parse: Callable[[InputFile], Iterable], files: Sequence[InputFile]) -> Iterator:
+def _rows(
+    parse: Callable[[InputFile], Iterable], files: Sequence[InputFile], warnings: list[str]
+) -> Iterator:
+    # A parser generator may return a list of warnings (dcgm: readings dated by the file's
+    # time); they end on the run beside the writer's own.
     for file in files:
-        yield from parse(file)
+        warnings.extend((yield from parse(file)) or ())
 
 
 def ingest(
@@ -117,12 +121,13 @@ def ingest(
             writer = WRITERS[module.KIND]
             kwargs = {"stream": stream, "fmt": fmt} if module.KIND == "billing" else {"fmt": fmt}
             with transaction.atomic():
-                stats = writer(_rows(parse or module.parse, files), run.pk, **kwargs)
+                parsed: list[str] = []
+                stats = writer(_rows(parse or module.parse, files, parsed), run.pk, **kwargs)
             run.rows_read = stats.rows_read
             run.rows_stored = stats.rows_stored
             run.rows_rejected = stats.rows_rejected
             run.data_start, run.data_end = stats.data_start, stats.data_end
-            run.warnings = stats.warnings
+            run.warnings = [*parsed, *stats.warnings]
             run.status = RunStatus.SUCCEEDED
     except ParseError as exc:
         run.status = RunStatus.FAILED

@@ -173,6 +173,64 @@ def test_column_names_match_whatever_their_case():
     assert row.commitment_discount_id == SP
 
 
+# The legacy CUR as AWS's Athena integration flattens it: the same cells under snake_case names.
+ATHENA = {
+    "identity_line_item_id": "li-1",
+    "bill_payer_account_id": "111122223333",
+    "bill_billing_period_start_date": "2026-11-01T00:00:00Z",
+    "bill_billing_period_end_date": "2026-12-01T00:00:00Z",
+    "line_item_line_item_type": "Usage",
+    "line_item_usage_start_date": "2026-11-03T10:00:00Z",
+    "line_item_usage_end_date": "2026-11-03T11:00:00Z",
+    "line_item_product_code": "AmazonEC2",
+    "line_item_usage_type": "USE1-BoxUsage:p5.48xlarge",
+    "line_item_resource_id": "i-0abc",
+    "line_item_usage_amount": "1",
+    "line_item_currency_code": "USD",
+    "line_item_unblended_cost": "98.32",
+    "line_item_line_item_description": "$98.32 per On Demand Linux p5.48xlarge Instance Hour",
+    "product_product_name": "Amazon Elastic Compute Cloud",
+    "product_instance_type": "p5.48xlarge",
+    "product_region": "us-east-1",
+    "product_sku": "SKU-P5",
+    "pricing_term": "OnDemand",
+    "pricing_unit": "Hrs",
+    "pricing_public_on_demand_cost": "98.32",
+    "resource_tags_user_team": "search",
+    "resource_tags_aws_created_by": "",
+    "cost_category_business_unit": "ml",
+}
+
+
+def test_athena_snake_case_columns_map_like_the_legacy_ones():
+    (legacy,) = parse_text(cur_csv({}))
+    (row,) = parse_text(csv_text(ATHENA, ({},)))
+    assert (row.service_name, row.service_category) == ("Amazon Elastic Compute Cloud", "Compute")
+    assert (row.region, row.resource_type, row.sku_id) == ("us-east-1", "p5.48xlarge", "SKU-P5")
+    assert (row.pricing_category, row.billed_cost, row.list_cost) == (
+        "Standard",
+        Decimal("98.32"),
+        Decimal("98.32"),
+    )
+    # The flattening lost the tag key's ':'; keys read as CUR 2.0's resource_tags map has them.
+    assert row.tags == {"user_team": "search", "cost_category/business_unit": "ml"}
+    same = ("charge_period_start", "billing_period_start", "sub_account_id", "effective_cost")
+    assert [getattr(row, f) for f in same] == [getattr(legacy, f) for f in same]
+
+
+def test_athena_product_servicename_names_the_service_when_product_name_is_absent():
+    columns = [c for c in ATHENA if c != "product_product_name"] + ["product_servicename"]
+    (row,) = parse_text(csv_text({**ATHENA, "product_servicename": "AmazonEC2"}, ({},), columns))
+    assert row.service_name == "AmazonEC2"
+
+
+def test_athena_missing_column_is_named_in_snake_case(earlier, write_file):
+    columns = [c for c in ATHENA if c != "line_item_currency_code"]
+    path = write_file("athena.csv", csv_text(ATHENA, ({},), columns))
+    run = assert_fails_cleanly(path, "cur", line=1, mentions=("line_item_currency_code",))
+    assert "lineItem/" not in run.error
+
+
 @pytest.fixture
 def earlier(write_file):
     run = ingest_path(

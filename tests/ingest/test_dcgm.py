@@ -110,6 +110,19 @@ def test_without_a_scrape_time_comment_the_file_name_then_the_mtime_gives_the_ti
     assert stamped.ts == datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
 
 
+def test_a_scrape_dated_by_the_file_time_says_so_on_its_run(write_file):
+    dated = write_file("plain.prom", _series("DCGM_FI_DEV_GPU_UTIL", 10) + "\n")
+    run = ingest([InputFile.from_path(dated)], "dcgm")
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    (warning,) = run.warnings
+    assert str(dated) in warning and "file modification time" in warning
+    stored = GpuSample.objects.get().ts.isoformat()
+    assert stored in warning
+    # A scrape that carries its own time is not flagged.
+    timed = write_file("timed.prom", _scrape(_series("DCGM_FI_DEV_GPU_UTIL", 10, gpu=1)))
+    assert ingest([InputFile.from_path(timed)], "dcgm").warnings == []
+
+
 def test_a_scrape_with_no_time_at_all_fails_rather_than_guess_now():
     run = ingest(
         [InputFile.from_bytes("pushed", (_series("DCGM_FI_DEV_GPU_UTIL", 1) + "\n").encode())],

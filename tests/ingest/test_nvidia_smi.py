@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -33,6 +34,17 @@ def test_values_with_units_are_read_and_utilization_becomes_a_fraction():
         Decimal(575),
         Decimal("631.95"),
     )
+
+
+def test_local_stamps_are_read_in_the_given_zone_across_a_dst_change():
+    text = HEADER + "".join(
+        f"\n{stamp}, NVIDIA H100 80GB HBM3, GPU-abc, 0, 38 %, 575 MiB, 631.95 W"
+        for stamp in ("2026/07/14 08:12:53.353", "2026/12/14 08:00:00.000")
+    )
+    file = InputFile.from_bytes("smi.csv", (text + "\n").encode())
+    summer, winter = nvidia_smi.parse(file, tz=ZoneInfo("Europe/Paris"))
+    assert summer.ts == datetime(2026, 7, 14, 6, 12, 53, 353000, tzinfo=UTC)  # CEST, +02:00
+    assert winter.ts == datetime(2026, 12, 14, 7, tzinfo=UTC)  # CET, +01:00
 
 
 def test_nounits_output_any_field_order_and_bracketed_nulls():
