@@ -140,6 +140,13 @@ def test_a_poll_killed_mid_ingestion_is_failed_by_the_reaper_and_the_next_poll_i
     assert not UsageRollup.objects.filter(run=run).exists()
     assert not SeenRequest.objects.exists()
     _age(run)
+    # The server ends a killed client's backend only when it next notices the socket is gone
+    # (a busy COPY can take a moment): until then that backend still holds the run's and the
+    # source's locks, and the poll would rightly skip a source that looks busy.
+    deadline = time.monotonic() + 60
+    while _lock_held(run.pk):
+        assert time.monotonic() < deadline, "the killed process's session still holds its lock"
+        time.sleep(0.05)
 
     [retry] = service.run_source(Source.objects.get(pk=source.pk))  # reaps first, then polls
 
