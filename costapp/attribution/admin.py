@@ -22,6 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from costapp.core import limits
+from costapp.core.admin import ReadOnlyAdmin
 
 from . import audit, versions
 from .forms import CostRuleForm, EffectiveDateForm
@@ -281,33 +282,10 @@ class GpuMappingAdmin(RecomputesAttribution):
 
 
 @admin.register(Allocation)
-class AllocationAdmin(admin.ModelAdmin):
+class AllocationAdmin(ReadOnlyAdmin):
     list_display = ["hour", "resource_id", "kind", "team", "model", "endpoint", "amortized_cost"]
     list_filter = ["kind", "rule"]
     search_fields = ["team", "resource_id"]
-
-    # Computed by the engine: read-only for everyone, superusers included.
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """A record nobody edits by hand: computed or kept for the audit."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(ConfigChange)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from costapp.core.access import Scope
 from costapp.money import ZERO
 
-from .costs import CostReport, CostRow
+from .costs import CostReport, CostRow, cost_rows
 from .idle import fetch, idle_ctes, idle_params
 from .query import window
 
@@ -57,16 +57,4 @@ def costs_by(scope: Scope, report: CostReport, dimension: str) -> list[CostRow]:
         key = row["key"].isoformat() if dimension == "day" else row["key"]
         for name in ("busy", "idle", "requests", "input_tokens", "output_tokens"):
             sums[key][name] += row[name]
-    return [
-        CostRow(
-            key=key,
-            busy=values["busy"],
-            idle=values["idle"],
-            requests=int(values["requests"]),
-            input_tokens=int(values["input_tokens"]),
-            output_tokens=int(values["output_tokens"]),
-            output_weight=report.output_weight,
-            share_idle=report.share_idle,
-        )
-        for key, values in sums.items()
-    ]
+    return cost_rows(sums, report)

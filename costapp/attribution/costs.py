@@ -271,7 +271,12 @@ def _grouped(parts: list[dict], dimension: str, report: CostReport, peaks=None) 
         into["idle" if part["line"] == IDLE_SHARE else "busy"] += part["cost"]
         for count in ("requests", "input_tokens", "output_tokens"):
             into[count] += part[count]
-    rows = [
+    return sorted(cost_rows(sums, report, peaks), key=lambda row: (-row.cost, row.key))
+
+
+def cost_rows(sums: dict[str, dict], report: CostReport, peaks=None) -> list[CostRow]:
+    """A CostRow per key from its summed busy, idle, requests and tokens."""
+    return [
         CostRow(
             key=key,
             busy=values["busy"],
@@ -285,7 +290,6 @@ def _grouped(parts: list[dict], dimension: str, report: CostReport, peaks=None) 
         )
         for key, values in sums.items()
     ]
-    return sorted(rows, key=lambda row: (-row.cost, row.key))
 
 
 def _company(parts: list[dict], report: CostReport) -> None:

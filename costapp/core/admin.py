@@ -10,6 +10,20 @@ from django.contrib import admin
 
 from .models import Membership, OrgRole, Team
 
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record nobody edits by hand, superusers included: computed, or kept for the audit."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 admin.site.site_header = "Inference Ledger"
 admin.site.site_title = "Inference Ledger"
 admin.site.index_title = "Inference Ledger configuration"

@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 
+from costapp.core.admin import ReadOnlyAdmin
 from costapp.ingest.formats import FORMATS
 from costapp.ingest.models import IngestionRun
 
@@ -111,8 +112,9 @@ class SourceAdmin(admin.ModelAdmin):
         return response
 
 
+# A run is the record of what was stored; its rows go with it, so nobody edits or deletes it.
 @admin.register(IngestionRun)
-class IngestionRunAdmin(admin.ModelAdmin):
+class IngestionRunAdmin(ReadOnlyAdmin):
     list_display = [
         "started_at",
         "source",
@@ -131,16 +133,6 @@ class IngestionRunAdmin(admin.ModelAdmin):
     list_filter = ["status", "format", "source"]
     search_fields = ["location", "error"]
     date_hierarchy = "started_at"
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    # A run is the record of what was stored; its rows go with it, so nobody deletes it here.
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="warnings")
     def warning_count(self, run: IngestionRun) -> int:
