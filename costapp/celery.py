@@ -33,6 +33,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "costapp.ingest.tasks.prune_request_ids",
         "schedule": 86400.0,
     },
+    # Monthly partitions of the big tables, created three months ahead, and raw GPU samples
+    # past GPU_SAMPLE_RETENTION_DAYS (closed months only) dropped: costapp/core/partitions.py.
+    "ensure-partitions": {
+        "task": "costapp.ingest.tasks.ensure_partitions",
+        "schedule": 86400.0,
+    },
+    "prune-gpu-samples": {
+        "task": "costapp.ingest.tasks.prune_gpu_samples",
+        "schedule": 86400.0,
+    },
     # Budgets and alerts (costapp/alerts): evaluate every 15 minutes (and after each
     # attribution run); send the outbox every minute, so first retries come within a minute.
     "evaluate-alerts": {

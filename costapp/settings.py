@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Read-only page and API requests read from the replica, when there is one.
+    "costapp.core.routers.ReplicaReadsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as axes asks: turns a refused login into the lockout page.
@@ -112,6 +114,17 @@ if os.environ.get("TEST_DATABASE_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("Inference Ledger runs on PostgreSQL only (DATABASE_URL).")
+# A read replica for the pages and the API (docs/SCALING.md): their read-only requests read
+# the product's data there; every write, and every read of ingestion, attribution and alerts,
+# stays on default (costapp/core/routers.py). READ_REPLICA_ALIAS is None without a replica.
+READ_REPLICA_ALIAS = None
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"], conn_max_age=60
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    READ_REPLICA_ALIAS = "replica"
+DATABASE_ROUTERS = ["costapp.core.routers.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
@@ -261,6 +274,17 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 
 # Request ids are remembered this long for counting each request once (costapp/ingest/retention.py).
 REQUEST_ID_RETENTION_DAYS = int(os.environ.get("REQUEST_ID_RETENTION_DAYS", "45"))
+# Raw GPU samples past this many days are removed from closed months (costapp/ingest/
+# retention.py); unset keeps them all. Allocations, computed from them, are always kept.
+GPU_SAMPLE_RETENTION_DAYS = (
+    int(os.environ["GPU_SAMPLE_RETENTION_DAYS"])
+    if os.environ.get("GPU_SAMPLE_RETENTION_DAYS")
+    else None
+)
+
+# The Google regions whose a2/a3/a4/g2 rows the daily catalog refresh writes into the what-if
+# price table (costapp/whatif/catalog_prices.py), besides the Google rows already there.
+WHATIF_GOOGLE_REGIONS = _env_list("WHATIF_GOOGLE_REGIONS", "us-central1")
 
 # The plausible window for every timestamp read from input (costapp/core/limits.py): from
 # INPUT_TIME_MIN (ISO 8601 date) to INPUT_TIME_AHEAD_DAYS ahead of now.

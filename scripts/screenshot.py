@@ -37,6 +37,8 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 LOGINS = {"finance": "finance-demo", "lead-search": "search-demo"}
 # The budget whose page is shown: the demo sets it under its pace, so its forecast has fired.
 SHOWN_BUDGET = "Assistant team: monthly"
+# The scenario the what-if screenshot shows (docs/WHATIF.md explains each lever).
+WHATIF_LEVERS = "caching_hit_rate=0.3&quantization=fp8&utilization_target=0.7&commitment_share=0.5"
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class Shot:
     # A page; "budget": the page of SHOWN_BUDGET (its id is the database's); "explain": one
     # team-hour of yesterday afternoon (the demo's data ends at the current hour).
     path: str
+    # A CSS selector scrolled to the top of the window before capturing ("" = the page's top).
+    anchor: str = ""
 
 
 SHOTS = (
@@ -55,7 +59,8 @@ SHOTS = (
     Shot("team.png", "lead-search", "/teams/search/"),
     Shot("explorer.png", "finance", "/explorer/?dims=team,model"),
     Shot("fleet.png", "finance", "/fleet/"),
-    Shot("whatif.png", "finance", "/whatif/"),
+    # Levers set, scrolled to the results: today vs projected and each lever's saving.
+    Shot("whatif.png", "finance", f"/whatif/?{WHATIF_LEVERS}", anchor="section.cards"),
     Shot("budgets.png", "finance", "/budgets/"),
     Shot("budget.png", "finance", "budget"),
     Shot("periods.png", "finance", "/periods/"),
@@ -76,7 +81,7 @@ def _login(page: Page, base: str, username: str, password: str) -> None:
         raise SystemExit(f"could not log in as {username} at {base}")
 
 
-def _capture(page: Page, base: str, path: str, out: str | Path) -> None:
+def _capture(page: Page, base: str, path: str, out: str | Path, anchor: str = "") -> None:
     response = page.goto(f"{base}{path}")
     if response is None or response.status != 200:
         status = response.status if response else "no answer"
@@ -84,6 +89,10 @@ def _capture(page: Page, base: str, path: str, out: str | Path) -> None:
     page.wait_for_load_state("networkidle")
     if page.query_selector(".js-plotly-plot"):
         page.wait_for_selector(".js-plotly-plot .main-svg")
+    if anchor:
+        page.locator(anchor).first.evaluate(
+            "el => window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - 16)"
+        )
     page.screenshot(path=str(out))
 
 
@@ -130,7 +139,7 @@ def screenshots(url: str, outdir: Path = DOCS) -> list[Path]:
             page = browser.new_context(viewport=VIEWPORT).new_page()
             _login(page, base, username, password)
             for shot in (s for s in SHOTS if s.username == username):
-                _capture(page, base, _path(page, base, shot), outdir / shot.out)
+                _capture(page, base, _path(page, base, shot), outdir / shot.out, shot.anchor)
                 written.append(outdir / shot.out)
         browser.close()
     return written

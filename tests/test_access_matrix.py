@@ -165,3 +165,32 @@ def test_anonymous_visitors_are_sent_to_log_in_and_api_callers_get_401(world):
                 assert response["Location"].startswith("/login/"), path
             # Only the login redirect's ?next= says back the path that was asked for.
             assert "777.78" not in _everything(response) and "3,333.33" not in _everything(response)
+
+
+# Pages only finance may open, answered 404 to a lead (the company's bill, not a team's view).
+FINANCE_ONLY_404 = ("hosted/", "hosted/reconciliation.csv")
+
+
+def test_finance_only_pages_are_404_to_a_lead_and_hold_the_figures_for_finance(client, world):
+    from costapp.ingest.models import IngestionRun, UsageRollup
+    from tests.dashboard.builders import cost_line
+
+    line = cost_line("", "2026-10-15T00:00", "2026-10-16T00:00", "777.78", "777.78")
+    line.hosted_provider, line.hosted_model, line.token_direction = "openai", "gpt-4o", "input"
+    line.save()
+    run = IngestionRun.objects.create(format="litellm", location="spend.json")
+    UsageRollup.objects.create(
+        run=run, hour="2026-10-15T10:00Z", team="bravo", model="bravo-secret-model",
+        endpoint="/bravo/secret-endpoint", requests=5309, input_tokens=313131,
+    )  # fmt: skip
+    routes_now = routes()
+    for route in FINANCE_ONLY_404:
+        assert route in routes_now, route
+    client.force_login(team_lead("alpha"))
+    for route in FINANCE_ONLY_404:
+        for query in QUERIES:
+            response = client.get("/" + route + query)
+            assert response.status_code == 404, (route, query)
+            assert "777.78" not in _everything(response)
+    client.force_login(finance_user())
+    assert "777.78" in _everything(client.get("/hosted/?start=2026-10-01&end=2026-10-31"))

@@ -143,7 +143,7 @@ def test_a_rule_saved_with_a_team_that_no_longer_exists_keeps_it_marked(admin_cl
 def test_a_gpu_mapping_is_edited_on_its_resource(admin_client):
     pool = GpuPool.objects.create(name="aws-us-east-1-h100")
     resource = GpuResource.objects.create(resource_id="i-0abc", gpu_count=8, pool=pool)
-    GpuMapping.objects.create(match_on="hostname", value="ip-10-0-1-2", resource=resource)
+    GpuMapping.objects.create(match_on="hostname", value="ip-10-0-1-2", resource_id="i-0abc")
     page = admin_client.get(reverse("admin:attribution_gpuresource_change", args=[resource.pk]))
     assert page.status_code == 200
     assert b"ip-10-0-1-2" in page.content

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from costapp.attribution import rollups
 from costapp.attribution.idle import fetch
 
 from .findings import HOUR, Finding, last_hour, money, report_url
@@ -17,13 +18,13 @@ from .models import AlertKind, AlertRule
 LOOKBACK = timedelta(days=7)
 
 
-# Per pool and hour, as idle_capacity(by="pool") counts them: every GPU line's GPU-hours, the
-# idle lines' GPU-hours, and the idle lines' cost in the rule's currency.
+# Per pool and hour (from the hourly rollups), as idle_capacity(by="pool") counts them: every
+# GPU line's GPU-hours, the idle lines' GPU-hours, and the idle lines' cost in the currency.
 _POOL_HOURS = """
 SELECT pool, hour, sum(gpu_hours) AS gpu_hours,
        sum(CASE WHEN kind = 'idle' THEN gpu_hours ELSE 0 END) AS idle_gpu_hours,
        sum(CASE WHEN kind = 'idle' AND currency = %(currency)s THEN {col} ELSE 0 END) AS idle_cost
-FROM attribution_allocation
+FROM {lines} lines
 WHERE pool <> '' AND hour >= %(start)s AND hour < %(end)s {pool}
 GROUP BY pool, hour HAVING sum(gpu_hours) > 0
 ORDER BY pool, hour"""
@@ -48,7 +49,9 @@ def findings(rule: AlertRule, params: dict, now: datetime) -> list[Finding]:
     start = end - LOOKBACK
     rows = fetch(
         _POOL_HOURS.format(
-            col="amortized_cost", pool="AND pool = %(value)s" if rule.scope_value else ""
+            lines=rollups.lines(hourly=True),
+            col="amortized_cost",
+            pool="AND pool = %(value)s" if rule.scope_value else "",
         ),
         {"start": start, "end": end, "value": rule.scope_value, "currency": params["currency"]},
     )

@@ -26,6 +26,7 @@ from decimal import Decimal
 
 from django.db import connection
 
+from costapp.attribution import rollups
 from costapp.attribution.idle import idle_ctes, idle_params, idle_withheld
 from costapp.money import ZERO, quantize
 
@@ -158,7 +159,7 @@ def withheld_pool_hours(
 _SCOPED = """
 WITH {idle_ctes}costs AS (
     SELECT hour, team, model, endpoint, {col} AS cost
-    FROM attribution_allocation
+    FROM {lines} lines
     WHERE kind IN ('usage', 'shared') AND team <> ''
       AND hour >= %(start)s AND hour < %(end)s AND currency = %(currency)s
     {idle_shares}
@@ -188,6 +189,7 @@ def _rows(
     sql = _SCOPED.format(
         idle_ctes=(idle_ctes(col, budget.currency) + ", ") if fully_loaded else "",
         idle_shares=_IDLE_SHARES if fully_loaded else "",
+        lines=rollups.lines(),
         col=col,
         key=key,
         name=name,
@@ -210,15 +212,19 @@ def _raw_rows(budget: Budget, params: dict, key: str, name: str) -> list[dict]:
     where = ["hour >= %(start)s", "hour < %(end)s", "currency = %(currency)s"]
     if budget.idle == Idle.BUSY_ONLY:
         where.append("kind <> 'idle'")
+    # The org and a pool read the rollups; a provider's lines are told by their resource,
+    # which only the raw rows keep.
+    source = f"{rollups.lines()} lines"
     if budget.scope_kind == ScopeKind.POOL:
         where.append("pool = %(value)s")
     elif budget.scope_kind == ScopeKind.PROVIDER:
+        source = "attribution_allocation"
         where.append(
             "resource_id IN (SELECT resource_id FROM ingest_costline "
             "WHERE provider = %(value)s AND resource_id <> '')"
         )
     sql = (
         f"SELECT {key} AS {name}, sum({_COLUMNS[budget.basis]}) AS cost "
-        f"FROM attribution_allocation WHERE {' AND '.join(where)} GROUP BY 1"
+        f"FROM {source} WHERE {' AND '.join(where)} GROUP BY 1"
     )
     return _fetch(sql, params, name)

@@ -46,11 +46,27 @@ _ANSWER = {
                     "name": {"type": "string", "enum": list(ORDER)},
                     "saving": MONEY,
                     "applied": {"type": "boolean"},
+                    "before": MONEY,
+                    "after": MONEY,
                     "assumptions": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "note": {"type": "string"},
                 },
             },
         },
-        "suggestions": {"type": "object", "description": "defaults, measured or published"},
+        "suggestions": {
+            "type": "object",
+            "description": "defaults per parameter: {value, source, measured}, measured on the "
+            "data (discounts from the bill's list prices, finance only) or published",
+        },
+        "break_even": {
+            "type": "array",
+            "description": "tokens a day where a hosted API breaks even",
+        },
+        "quantization_fit": {
+            "type": "object",
+            "nullable": True,
+            "description": "GPUs per replica by precision and GPU type",
+        },
     },
 }
 
@@ -80,9 +96,10 @@ class WhatIf(APIView):
         summary="What would the levers save on this scope's measured month?",
         description=(
             "The scope's baseline over the base period (scaled to 30 days), then each lever "
-            "given applied in a fixed order (routing, caching, quantization, consolidation, "
-            "right-sizing, pricing) to what the previous left. A lever whose parameter is "
-            "absent is off. A lead simulates their own teams only: another team answers 404."
+            "given applied in a fixed order (routing, caching, quantization, scale to zero, "
+            "consolidation, right-sizing, pricing) to what the previous left. A lever whose "
+            "parameter is absent is off. A lead simulates their own teams only: another team "
+            "answers 404."
         ),
         parameters=_parameters(),
         responses={200: _ANSWER, 400: ERROR, 401: ERROR, 404: ERROR},

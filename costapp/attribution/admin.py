@@ -5,9 +5,10 @@ much cost each enabled rule moves over a window, and a "Preview this edit" butto
 form that previews the rule as edited without saving it (costapp.attribution.rules).
 
 Saving or deleting anything the split depends on (rules, the policy, the GPU inventory and
-telemetry mappings) takes effect from a date (costapp.attribution.versions:
-rules and the policy keep a version per span), is kept in the audit trail (shown on each change
-form and under Config changes), and recomputes the open hours it can move once it commits.
+telemetry mappings) takes effect from a date (costapp.attribution.versions: rules, the policy,
+GPU resources and mappings keep a version per span), is kept in the audit trail (shown on each
+change form and under Config changes), and recomputes the open hours it can move once it
+commits.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -25,7 +26,7 @@ from costapp.core import limits
 from costapp.core.admin import ReadOnlyAdmin
 
 from . import audit, versions
-from .forms import CostRuleForm, EffectiveDateForm
+from .forms import CostRuleForm, EffectiveDateForm, GpuMappingForm, GpuResourceForm
 from .models import (
     Allocation,
     AttributionPolicy,
@@ -249,14 +250,9 @@ class CostRuleAdmin(RecomputesAttribution):
         return TemplateResponse(request, "admin/attribution/costrule/preview.html", context)
 
 
-# The GPU inventory and telemetry mappings: one row each, not versions. An edit's "Effective
-# from" bounds the recompute it enqueues (docs/ARCHITECTURE.md, "Effective-dated configuration").
-class GpuMappingInline(admin.TabularInline):
-    model = GpuMapping
-    extra = 0
-    fields = ["priority", "match_on", "label_key", "value"]
-
-
+# The GPU inventory and telemetry mappings are versions like the cost rules: an edit from a date
+# closes the version in force and adds one from that date (docs/ARCHITECTURE.md,
+# "Effective-dated configuration"). A pool is a name, saved as is.
 @admin.register(GpuPool)
 class GpuPoolAdmin(RecomputesAttribution):
     list_display = ["name", "provider", "region"]
@@ -265,20 +261,44 @@ class GpuPoolAdmin(RecomputesAttribution):
 
 @admin.register(GpuResource)
 class GpuResourceAdmin(RecomputesAttribution):
-    list_display = ["resource_id", "instance_type", "gpu_type", "gpu_count", "region", "pool"]
-    list_filter = ["provider", "gpu_type", "pool"]
+    form = GpuResourceForm
+    change_form_template = "admin/attribution/gpuresource/change_form.html"
+    list_display = [
+        "resource_id", "instance_type", "gpu_type", "gpu_count", "region", "pool",
+        "effective_from", "effective_to",
+    ]  # fmt: skip
+    list_filter = [VersionFilter, "provider", "gpu_type", "pool"]
     search_fields = ["resource_id", "instance_type"]
-    inlines = [GpuMappingInline]
+    readonly_fields = ["effective_from", "effective_to", "supersedes"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The resource_id names the chain of versions and the mappings on it.
+        fixed = ["resource_id"] if obj is not None else []
+        return [*fixed, *super().get_readonly_fields(request, obj)]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if obj is not None:
+            # Mappings name the resource, not this version: every one on it, current first.
+            context["mappings"] = GpuMapping.objects.filter(resource_id=obj.resource_id).order_by(
+                models.F("effective_to").desc(nulls_first=True), "priority", "id"
+            )
+        return super().change_view(request, object_id, form_url, context)
 
 
 @admin.register(GpuMapping)
 class GpuMappingAdmin(RecomputesAttribution):
     """A GPU UUID, hostname or pod/node label -> the billed resource it runs on."""
 
-    list_display = ["priority", "match_on", "label_key", "value", "resource"]
-    list_filter = ["match_on"]
-    search_fields = ["value", "resource__resource_id"]
-    autocomplete_fields = ["resource"]
+    form = GpuMappingForm
+    list_display = [
+        "priority", "match_on", "label_key", "value", "resource_id", "effective_from",
+        "effective_to",
+    ]  # fmt: skip
+    list_filter = [VersionFilter, "match_on"]
+    search_fields = ["value", "resource_id"]
+    readonly_fields = ["effective_from", "effective_to", "supersedes"]
 
 
 @admin.register(Allocation)

@@ -15,6 +15,7 @@ from decimal import Decimal
 from costapp.core.access import Scope
 from costapp.money import ZERO
 
+from . import rollups
 from .costs import CostReport, CostRow, cost_rows
 from .idle import fetch, idle_ctes, idle_params
 from .query import window
@@ -24,7 +25,7 @@ DIMENSIONS = ("pool", "day")
 _BY = """
 WITH {idle}, parts AS (
     SELECT hour, pool, {col} AS cost, 0 AS idle, requests, input_tokens, output_tokens
-    FROM attribution_allocation
+    FROM {lines} lines
     WHERE kind IN ('usage', 'shared') AND hour >= %(start)s AND hour < %(end)s
       AND currency = %(currency)s {teams}
     UNION ALL
@@ -47,7 +48,8 @@ def costs_by(scope: Scope, report: CostReport, dimension: str) -> list[CostRow]:
     params = idle_params(*span, report.query.basis, report.currency, scope.viewer)
     params["teams"] = scope.team_list
     sql = _BY.format(
-        idle=idle_ctes(report.query.cost_column, report.currency),
+        idle=idle_ctes(report.query.cost_column, report.currency, scope.viewer, own_only=True),
+        lines=rollups.lines(),
         col=report.query.cost_column,
         teams="" if scope.whole_company else "AND team = ANY(%(teams)s)",
         key=_KEYS[dimension],

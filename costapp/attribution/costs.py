@@ -16,13 +16,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db.models import Sum
-
 from costapp.core.access import Scope
 from costapp.money import ZERO, quantize
 
-from .idle import cost_column, fetch, idle_ctes, idle_params, idle_withheld, only, shared_idle
-from .models import Allocation, AttributionPolicy, GpuResource, IdlePolicy, LineKind
+from . import rollups
+from .idle import cost_column, fetch, idle_ctes, idle_params, only, shared_idle, withheld_count
+from .models import AttributionPolicy, IdlePolicy, LineKind
 from .query import ATTRIBUTED, ReportQuery, currencies, pick_currency, window
 from .units import UnitFigures, token_weight
 
@@ -67,7 +66,7 @@ def team_costs(
     rows = fetch(
         f"""SELECT team, sum(CASE WHEN kind = 'usage' THEN {col} ELSE 0 END) AS usage,
                    sum(CASE WHEN kind = 'shared' THEN {col} ELSE 0 END) AS shared
-            FROM attribution_allocation
+            FROM {rollups.lines()} lines
             WHERE team <> '' AND hour >= %(start)s AND hour < %(end)s {only(currency)}
             GROUP BY team ORDER BY team""",
         {"start": start, "end": end, "currency": currency},
@@ -96,7 +95,7 @@ def company_lines(
     unallocated and unmeasured. For finance only (Scope.whole_company)."""
     col = cost_column(basis)
     rows = fetch(
-        f"""SELECT kind, sum({col}) AS cost FROM attribution_allocation
+        f"""SELECT kind, sum({col}) AS cost FROM {rollups.lines()} lines
             WHERE kind IN ('idle', 'unallocated', 'unmeasured')
               AND hour >= %(start)s AND hour < %(end)s {only(currency)} GROUP BY kind""",
         {"start": start, "end": end, "currency": currency},
@@ -218,7 +217,7 @@ _PARTS = """
 WITH {idle}, parts AS (
     SELECT hour, kind AS line, team, model, endpoint, {col} AS cost, requests, input_tokens,
            output_tokens
-    FROM attribution_allocation
+    FROM {lines} lines
     WHERE hour >= %(start)s AND hour < %(end)s AND currency = %(currency)s {scoped}
     UNION ALL
     SELECT hour, '{share}', team, model, endpoint, part_a, 0, 0, 0
@@ -235,7 +234,8 @@ def _parts(scope: Scope, query: ReportQuery, span: tuple[datetime, datetime], cu
     params = idle_params(*span, query.basis, currency, scope.viewer)
     params["teams"] = scope.team_list
     sql = _PARTS.format(
-        idle=idle_ctes(query.cost_column, currency),
+        idle=idle_ctes(query.cost_column, currency, scope.viewer, own_only=True),
+        lines=rollups.lines(),
         col=query.cost_column,
         scoped=_scoped(scope),
         share=IDLE_SHARE,
@@ -244,22 +244,11 @@ def _parts(scope: Scope, query: ReportQuery, span: tuple[datetime, datetime], cu
     return fetch(sql, params)
 
 
-_PEAK_HOURS = """
-SELECT DISTINCT ON (team) team, hour FROM (
-    SELECT team, hour, sum({col}) AS cost FROM attribution_allocation
-    WHERE kind IN ('usage', 'shared') AND team <> '' {teams}
-      AND hour >= %(start)s AND hour < %(end)s AND currency = %(currency)s
-    GROUP BY team, hour
-) per_hour ORDER BY team, cost DESC, hour
-"""
-
-
 def _peak_hours(scope: Scope, span, col: str, currency: str) -> dict[str, datetime]:
+    """Each team's most expensive hour of the window (rollups.peak_hours)."""
     teams = "" if scope.whole_company else "AND team = ANY(%(teams)s)"
     params = {"start": span[0], "end": span[1], "teams": scope.team_list, "currency": currency}
-    return {
-        row["team"]: row["hour"] for row in fetch(_PEAK_HOURS.format(col=col, teams=teams), params)
-    }
+    return {row["team"]: row["hour"] for row in fetch(rollups.peak_hours(col, teams), params)}
 
 
 def _grouped(parts: list[dict], dimension: str, report: CostReport, peaks=None) -> list[CostRow]:
@@ -315,23 +304,23 @@ def _company(parts: list[dict], report: CostReport) -> None:
 
 def _gpu_capacity(report: CostReport, span, currency: str) -> None:
     """Idle capacity, whole company only: GPU cost and the idle share of GPU-hours."""
-    on_gpus = Allocation.objects.filter(
-        hour__gte=span[0],
-        hour__lt=span[1],
-        currency=currency,
-        resource_id__in=GpuResource.objects.values("resource_id"),
-    )
-    sums = on_gpus.aggregate(cost=Sum(report.query.cost_column), gpu_hours=Sum("gpu_hours"))
-    idle = on_gpus.filter(kind=LineKind.IDLE).aggregate(gpu_hours=Sum("gpu_hours"))
+    col = report.query.cost_column
+    sums = fetch(
+        f"""SELECT sum({col}) AS cost, sum(gpu_hours) AS gpu_hours,
+                   sum(gpu_hours) FILTER (WHERE kind = 'idle') AS idle_gpu_hours
+            FROM {rollups.lines()} lines
+            WHERE on_gpu AND hour >= %(start)s AND hour < %(end)s AND currency = %(currency)s""",
+        {"start": span[0], "end": span[1], "currency": currency},
+    )[0]
     report.gpu_cost = sums["cost"] or ZERO
     if sums["gpu_hours"]:
-        report.idle_gpu_hours_pct = (idle["gpu_hours"] or ZERO) * HUNDRED / sums["gpu_hours"]
+        report.idle_gpu_hours_pct = (sums["idle_gpu_hours"] or ZERO) * HUNDRED / sums["gpu_hours"]
 
 
 _UNALLOCATED = """
-SELECT a.resource_id, sum(a.{col}) AS cost, bool_or(a.pool <> '' OR g.resource_id IS NOT NULL)
+SELECT a.resource_id, sum(a.{col}) AS cost, bool_or(a.pool <> '' OR a.gpu_count IS NOT NULL)
        AS on_gpu
-FROM attribution_allocation a LEFT JOIN ingest_gpuresource g ON g.resource_id = a.resource_id
+FROM attribution_allocation a
 WHERE a.kind = 'unallocated' AND a.hour >= %(start)s AND a.hour < %(end)s
   AND a.currency = %(currency)s
 GROUP BY a.resource_id ORDER BY abs(sum(a.{col})) DESC, a.resource_id LIMIT %(limit)s
@@ -395,7 +384,7 @@ def cost_report(scope: Scope, query: ReportQuery) -> CostReport:
         if part["line"] in ATTRIBUTED or (part["line"] == IDLE_SHARE and query.share_idle):
             series = report.daily.setdefault(part["team"] or "(shared costs)", {})
             series[part["day"]] = series.get(part["day"], ZERO) + part["cost"]
-    report.idle_withheld = len(idle_withheld(*span, scope.viewer, query.basis, report.currency))
+    report.idle_withheld = withheld_count(*span, scope.viewer, query.basis, report.currency)
     if scope.whole_company:
         _company(parts, report)
         _gpu_capacity(report, span, report.currency)

@@ -38,11 +38,19 @@ Method, per hour (UTC) and per GPU resource (a GpuResource: an instance with gpu
    priority whose tag matches decides: "assign" to a team (or the tag's value), "even" across
    the teams with GPU usage in that hour, or "gpu_cost" in proportion to those teams' amortized
    GPU cost in that hour. Lines no rule covers, or with no team to go to, stay "unallocated".
+6. Hosted-model lines (a CostLine with a hosted_model: Bedrock, Vertex AI, Azure OpenAI, OpenAI,
+   Anthropic) skip the CostRules: costapp.attribution.hosted splits each hour's part across the
+   request rollups of the same model key by the tokens of the line's direction, on resource
+   "hosted:<provider>:<model key>" with pool "" (no GPU figure reads them); what no request
+   explains stays "unallocated". It runs after step 5, so hosted use makes no recipient.
 
 Configuration is effective-dated (costapp.attribution.versions): a window is cut wherever a
-cost rule or policy version starts or ends (config_intervals), and each interval is computed
-with the rule versions (temp table _rules) and the policy version in force at its first hour.
-Shared and mapped rows record the rule version that placed them (Allocation.cost_rule_id).
+version of a cost rule, the policy, a GPU resource or a telemetry mapping starts or ends
+(config_intervals), and each interval is computed with the versions in force at its first hour:
+the rules (temp table _rules), the GPU inventory and mappings (_resources, _mappings; the steps
+never read the inventory tables themselves) and the policy. Shared and mapped rows record the
+rule version that placed them (Allocation.cost_rule_id); every row on a GPU resource records the
+GPU type and count it was computed with (Allocation.gpu_type, gpu_count), as it does its pool.
 
 Invariant: per (hour, resource_id, currency), the Allocation rows of every kind sum to that
 resource-hour's spread cost exactly, for both bases. Idle lines are always stored; sharing
@@ -90,14 +98,16 @@ from costapp.ingest.formats import get_format
 from costapp.ingest.models import IngestionRun, RunStatus
 from costapp.locks import try_advisory_lock
 
-from . import periods, steps
-from .models import AttributionPolicy, CostRule, GpuMapping, overlapping
+from . import hosted, periods, rollups, steps
+from .models import AttributionPolicy, CostRule, GpuMapping, GpuResource, overlapping
 from .weights import output_weight
 
 log = logging.getLogger(__name__)
 
 _TEMP_TABLES = (
     "_rules",
+    "_resources",
+    "_mappings",
     "_lines",
     "_line_hours",
     "_rh",
@@ -230,6 +240,9 @@ def run_attribution(
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, ENGINE])
         # Big sorts and hashes: let this transaction use memory rather than spill to disk.
         cursor.execute("SET LOCAL work_mem = '256MB'")
+        # The rollups of exactly the hours deleted below are rewritten before the commit.
+        rollups.engine_writes(cursor)
+        asked = (start, end)
         # Read under the engine lock, which closing and reopening also take.
         closed = periods.closed_months() if respect_closed else []
         if start is None and end is None:
@@ -254,6 +267,7 @@ def run_attribution(
             covered = window
         settle += _failed_runs()
         if window is None:
+            rollups.refresh(cursor, *asked, closed)
             _settle(settle, covered, bounds)
             return AttributionResult(None, None, 0, 0, 0, time.monotonic() - began, outside=outside)
         start, end = window
@@ -263,6 +277,7 @@ def run_attribution(
             counted = _compute(cursor, AttributionPolicy.at(low), low, high)
             hours, allocations = hours + counted[0], allocations + counted[2]
             resources, weight = max(resources, counted[1]), counted[3]
+        rollups.refresh(cursor, *asked, closed)
         _settle(settle, covered, bounds)
     return AttributionResult(
         start,
@@ -277,10 +292,11 @@ def run_attribution(
 
 
 def version_boundaries(start: datetime, end: datetime) -> list[datetime]:
-    """The hours inside (start, end) where a cost rule or policy version starts or ends. A
-    version applies to whole hours: the one in force at an hour's start splits that hour."""
+    """The hours inside (start, end) where a version of a cost rule, the policy, a GPU resource
+    or a telemetry mapping starts or ends. A version applies to whole hours: the one in force at
+    an hour's start splits that hour."""
     found = set()
-    for model in (CostRule, AttributionPolicy):
+    for model in (CostRule, AttributionPolicy, GpuResource, GpuMapping):
         spans = model.objects.filter(overlapping(start, end))
         for moment in (
             m for pair in spans.values_list("effective_from", "effective_to") for m in pair
@@ -294,7 +310,8 @@ def config_intervals(
     start: datetime, end: datetime, closed: list | None = None
 ) -> list[tuple[datetime, datetime]]:
     """The open hours of [start, end), cut wherever the configuration in force changes: each
-    interval is computed with one set of rule versions and one policy version."""
+    interval is computed with one set of rule, inventory and mapping versions and one policy
+    version."""
     cut = []
     for low, high in periods.open_intervals(start, end, closed):
         edges = [low, *version_boundaries(low, high), high]
@@ -306,13 +323,16 @@ def _compute(
     cursor, policy: AttributionPolicy, start: datetime, end: datetime
 ) -> tuple[int, int, int, Decimal | None]:
     """The SQL steps over [start, end): (hours, resources, allocation rows, output weight).
-    The caller has cut the window so that one version of each rule and of the policy is in
-    force over all of it (config_intervals)."""
+    The caller has cut the window so that one version of each rule, GPU resource and mapping
+    and of the policy is in force over all of it (config_intervals)."""
     params = {"start": start, "end": end, "w": output_weight(policy, start, end)}
-    with_labels = GpuMapping.objects.filter(match_on=GpuMapping.MatchOn.LABEL).exists()
     for name in _TEMP_TABLES:
         cursor.execute(f"DROP TABLE IF EXISTS {name}")
-    cursor.execute(steps.RULES, params)
+    for statement in (steps.RULES, steps.RESOURCES, steps.MAPPINGS):
+        cursor.execute(statement, params)
+    cursor.execute("ANALYZE _resources")
+    cursor.execute(steps.HAS_LABEL_MAPPINGS)
+    with_labels = cursor.fetchone()[0]
     for statement, table in (
         (steps.LINES, "_lines"),
         (steps.LINE_HOURS, "_line_hours"),
@@ -337,6 +357,8 @@ def _compute(
     cursor.execute(steps.RECIPIENTS, params)
     cursor.execute(steps.SHARED_LINES, params)
     allocations += cursor.rowcount
+    # After the shared lines: hosted-model use is no GPU use, so it never makes a recipient.
+    allocations += hosted.allocate(cursor, params)
     cursor.execute("SELECT count(DISTINCT hour), count(DISTINCT resource_id) FROM _line_hours")
     hours, resources = cursor.fetchone()
     return hours, resources, allocations, params["w"]

@@ -26,7 +26,7 @@ from costapp.core.access import total_reveals_one_team
 from costapp.ingest.models import CostLine
 from costapp.money import ZERO, split
 
-from .models import Allocation, CostRule, GpuResource, LineKind
+from .models import Allocation, CostRule, GpuResource, LineKind, in_force_at
 
 _HOUR = timedelta(hours=1)
 
@@ -92,9 +92,11 @@ def _cost_lines(
         charge_period_start__lt=hour + _HOUR,
         charge_period_end__gt=hour,
     ).order_by("id")
-    # As the engine decides (steps.LINES): a Usage line of a GPU resource is GPU cost, any
-    # other line (storage, network, a GPU's support fee) is shared cost.
-    gpus = GpuResource.objects.exclude(resource_id="").values("resource_id")
+    # As the engine decides (steps.LINES): a Usage line of a GPU resource (in the inventory
+    # version in force at the hour) is GPU cost, any other line (storage, network, a GPU's
+    # support fee) is shared cost.
+    gpus = GpuResource.objects.filter(in_force_at(hour)).exclude(resource_id="")
+    gpus = gpus.values("resource_id")
     on_gpu = Q(charge_category="Usage", resource_id__in=gpus)
     lines = lines.filter(on_gpu) if gpu else lines.exclude(on_gpu)
     return [_line_part(line, hour, whole_company) for line in lines if hour in _hours_of(line)]
@@ -192,7 +194,8 @@ def explain(
     for row in Allocation.objects.filter(team=team, hour=hour).order_by(
         "resource_id", "kind", "model", "endpoint"
     ):
-        on_gpu = row.kind == LineKind.USAGE
+        # Hosted-model rows (costapp.attribution.hosted) are usage with no GPU hour behind them.
+        on_gpu = row.kind == LineKind.USAGE and not row.resource_id.startswith("hosted:")
         share = None
         if row.weight is not None and row.weight_total:
             share = {

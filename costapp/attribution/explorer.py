@@ -19,6 +19,7 @@ from decimal import Decimal
 from costapp.core.access import Scope
 from costapp.money import ZERO
 
+from . import rollups
 from .idle import fetch, idle_ctes, idle_params
 from .query import GRAINS, QueryError, ReportQuery
 from .units import UnitFigures, token_weight
@@ -167,14 +168,14 @@ def _order(spec: SliceSpec, share_idle: bool) -> str:
 
 _SLICE = """
 WITH {idle}, parts AS (
-    SELECT hour, team, model, endpoint, pool,
+    SELECT hour, first_hour, team, model, endpoint, pool,
            CASE WHEN kind IN ('usage', 'shared') THEN '' ELSE kind END AS line,
            {col} AS busy, 0 AS idle, requests, input_tokens, output_tokens,
            gpu_hours AS busy_gpu_hours, 0 AS idle_gpu_hours
-    FROM attribution_allocation
+    FROM {lines} lines
     WHERE hour >= %(start)s AND hour < %(end)s AND currency = %(currency)s {scoped}
     UNION ALL
-    SELECT hour, team, model, endpoint, pool, '', 0, part_a, 0, 0, 0, 0, part_b
+    SELECT hour, first_hour, team, model, endpoint, pool, '', 0, part_a, 0, 0, 0, 0, part_b
     FROM shares WHERE NOT withheld {teams}
     {handed}
 ), grouped AS (
@@ -182,7 +183,7 @@ WITH {idle}, parts AS (
            sum(requests)::bigint AS requests, sum(input_tokens)::bigint AS input_tokens,
            sum(output_tokens)::bigint AS output_tokens, sum(busy_gpu_hours) AS busy_gpu_hours,
            sum(idle_gpu_hours) AS idle_gpu_hours,
-           min(hour) FILTER (WHERE line = '' AND team <> '') AS first_hour
+           min(first_hour) FILTER (WHERE line = '' AND team <> '') AS first_hour
     FROM parts WHERE true {filters}
     GROUP BY line{keys}
     -- a company idle row that share-idle handed out entirely is nothing left to show
@@ -193,7 +194,8 @@ FROM grouped ORDER BY {order} {limit}
 """
 # Under share-idle the idle line is what no team carries: the stored idle less the shares.
 _HANDED = """UNION ALL
-    SELECT hour, '', '', '', pool, 'idle', -part_a, 0, 0, 0, 0, -part_b, 0 FROM shares"""
+    SELECT hour, first_hour, '', '', '', pool, 'idle', -part_a, 0, 0, 0, 0, -part_b, 0
+    FROM shares"""
 
 
 def _sql(scope: Scope, query: ReportQuery, spec: SliceSpec, currency: str, paged: bool) -> str:
@@ -206,9 +208,12 @@ def _sql(scope: Scope, query: ReportQuery, spec: SliceSpec, currency: str, paged
             keys.append(name)
             select.append(name)
     company = scope.whole_company
+    # Hours are read from the hourly rollup only when the slice is per hour.
+    hourly = "day" in spec.dimensions and spec.grain == "hour"
     totals = ", ".join(f"sum({m}) OVER () AS total_{m}" for m in _MEASURES)
     return _SLICE.format(
-        idle=idle_ctes(query.cost_column, currency),
+        idle=idle_ctes(query.cost_column, currency, scope.viewer, own_only=True, hourly=hourly),
+        lines=rollups.lines(hourly),
         col=query.cost_column,
         scoped="" if company else "AND team = ANY(%(teams)s) AND kind IN ('usage', 'shared')",
         teams="" if company else "AND team = ANY(%(teams)s)",

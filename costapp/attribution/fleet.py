@@ -4,8 +4,8 @@ and the GPUs with no telemetry.
 
 Utilization here is measured time only: busy GPU-hours / (GPU-hours less the unmeasured ones),
 as the engine measures it (an unmeasured resource-hour is never counted busy or idle). A GPU's
-type comes from the inventory (`attribution.GpuResource`); a line whose resource is not in it is
-"(unknown)".
+type is the one the engine stored on each allocation from the inventory version in force at its
+hour (`Allocation.gpu_type`); a line whose resource was not in it then is "(unknown)".
 """
 
 from __future__ import annotations
@@ -113,11 +113,12 @@ class Fleet:
         )
 
 
-_TYPE = "coalesce(nullif(g.gpu_type, ''), %(unknown)s)"
-# GPU lines: those on a pool or on a resource of the inventory.
+_TYPE = "coalesce(nullif(a.gpu_type, ''), %(unknown)s)"
+# GPU lines: those on a pool or on a resource of the inventory (as in force at their hour: the
+# engine stored its GPU type and count on the row).
 _GPU_LINES = """
-FROM attribution_allocation a LEFT JOIN ingest_gpuresource g ON g.resource_id = a.resource_id
-WHERE (a.pool <> '' OR g.id IS NOT NULL) AND a.hour >= %(start)s AND a.hour < %(end)s
+FROM attribution_allocation a
+WHERE (a.pool <> '' OR a.gpu_count IS NOT NULL) AND a.hour >= %(start)s AND a.hour < %(end)s
   AND a.currency = %(currency)s"""
 
 _POOLS = (
@@ -130,7 +131,7 @@ _POOLS = (
 )
 
 _PRICES = (
-    """SELECT coalesce(nullif(g.gpu_type, ''), %(unknown)s) AS gpu_type,
+    """SELECT coalesce(nullif(a.gpu_type, ''), %(unknown)s) AS gpu_type,
        coalesce(nullif(a.pricing_category, ''), '(none)') AS pricing_category,
        sum(a.gpu_hours) AS gpu_hours, sum(a.{col}) AS cost"""
     + _GPU_LINES
@@ -139,7 +140,7 @@ _PRICES = (
 
 _UNMEASURED = (
     """SELECT a.resource_id, max(a.pool) AS pool,
-       coalesce(nullif(max(g.gpu_type), ''), %(unknown)s) AS gpu_type,
+       coalesce(nullif(max(a.gpu_type), ''), %(unknown)s) AS gpu_type,
        count(DISTINCT a.hour) FILTER (WHERE a.utilization_source = 'inferred') AS inferred_hours,
        count(DISTINCT a.hour) FILTER (WHERE a.kind = 'unmeasured') AS unmeasured_hours,
        coalesce(sum(a.{col}) FILTER (WHERE a.kind = 'unmeasured'), 0) AS unmeasured_cost"""

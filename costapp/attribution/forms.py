@@ -3,6 +3,10 @@
 The engine writes a rule's `team` into Allocation.team, which the access rule matches against
 Team.slug (costapp.core.access), so the choice's value is the slug and its label the name. A
 rule saved before this form (free text) keeps its value, marked, until someone picks a team.
+
+Every configuration form takes the date its change applies from (EffectiveDateForm); the GPU
+inventory's forms also keep a resource's versions from overlapping and a mapping on a resource
+the inventory has.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from costapp.core import limits
 from costapp.core.models import Team
 
 from . import versions
+from .models import GpuResource
 
 NO_TEAM = (
     "",
@@ -66,6 +71,43 @@ class EffectiveDateForm(forms.ModelForm):
     def effective_from(self):
         """The datetime the change takes effect, or None for the default."""
         return versions.midnight(self.cleaned_data.get("effective_date"))
+
+
+class GpuResourceForm(EffectiveDateForm):
+    """A GPU resource version. A new one may not overlap a version of the same resource_id in
+    force (edit that one from a date instead); an existing one keeps its resource_id (the admin
+    shows it read-only), which names the chain its versions and mappings share."""
+
+    class Meta:
+        widgets = {"resource_id": forms.TextInput(attrs={"size": 60})}
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        resource_id = cleaned.get("resource_id")
+        if self.instance.pk is None and resource_id and "effective_date" not in self.errors:
+            start = versions.effective_for(self.instance, self.effective_from())
+            other = versions.clash(self._meta.model, {"resource_id": resource_id}, start, None)
+            if other is not None:
+                self.add_error(
+                    "resource_id",
+                    f"{resource_id} already has a version in force {other.version_label}:"
+                    " open it and edit it from the date the change applies",
+                )
+        return cleaned
+
+
+class GpuMappingForm(EffectiveDateForm):
+    """A telemetry mapping version: it names a billed resource by its resource_id, which must
+    be in the GPU inventory (in some version)."""
+
+    class Meta:
+        widgets = {"resource_id": forms.TextInput(attrs={"size": 60})}
+
+    def clean_resource_id(self) -> str:
+        value = self.cleaned_data["resource_id"].strip()
+        if not GpuResource.objects.filter(resource_id=value).exists():
+            raise forms.ValidationError(f"no GPU resource {value!r} in the inventory")
+        return value
 
 
 class CostRuleForm(EffectiveDateForm):

@@ -23,11 +23,10 @@ from decimal import Decimal
 
 from django.db import connection
 
-from costapp.core.access import total_reveals_one_team
 from costapp.money import ZERO
 
+from . import rollups
 from .query import BASES
-from .splitsql import largest_remainder
 
 
 def cost_column(basis: str) -> str:
@@ -50,65 +49,30 @@ def only(currency: str | None) -> str:
     return "AND currency = %(currency)s" if currency is not None else ""
 
 
-# A key's weight in its pool-hour: its usage cost, a credit counting as no use.
-_USED = """
-used AS (
-    SELECT hour, pool, currency, team, model, endpoint, greatest(sum({col}), 0) AS weight
-    FROM attribution_allocation
-    WHERE kind = 'usage' AND hour >= %(start)s AND hour < %(end)s {currency}
-    GROUP BY hour, pool, currency, team, model, endpoint
-)"""
-
-# Each pool-hour's idle cost (amount_a) and idle GPU-hours (amount_b) split exactly across the
-# keys that used the pool in that hour, by their usage cost; per currency too, as the engine
-# conserves: a pool's euro idle goes by its euro use. `shares` marks the parts withheld from the
-# reader (%(held_*)s, see idle_withheld); they are still computed so that every other part stays
-# exactly what it was.
-_IDLE_SHARES = (
-    _USED
-    + """, idle AS (
-    SELECT hour, pool, currency, sum({col}) AS amount_a, sum(gpu_hours) AS amount_b
-    FROM attribution_allocation
-    WHERE kind = 'idle' AND hour >= %(start)s AND hour < %(end)s {currency}
-    GROUP BY hour, pool, currency
-), src AS (
-    SELECT * FROM (
-        SELECT u.*, i.amount_a, i.amount_b,
-               sum(u.weight) OVER (PARTITION BY u.hour, u.pool, u.currency) AS pool_use
-        FROM used u
-        JOIN idle i ON i.hour = u.hour AND i.pool = u.pool AND i.currency = u.currency
-    ) x WHERE pool_use > 0
-), {split}, held AS (
-    SELECT * FROM unnest(%(held_hour)s::timestamptz[], %(held_pool)s::text[],
-                         %(held_currency)s::text[]) AS h(hour, pool, currency)
-), shares AS (
-    SELECT lr.*, EXISTS (
-        SELECT 1 FROM held h
-        WHERE h.hour = lr.hour AND h.pool = lr.pool AND h.currency = lr.currency
-    ) AS withheld
-    FROM lr
-)"""
-)
-
-# The pool-hours the viewer's teams used, with how many other teams used them: a team counts
-# only with some use (a credit-only key takes no part of the split, so it hides nobody).
-_VIEWER_POOL_HOURS = (
-    "WITH"
-    + _USED
-    + """
-SELECT hour, pool, currency,
-       count(DISTINCT team) FILTER (WHERE weight > 0 AND NOT team = ANY(%(viewer)s)) AS others
-FROM used GROUP BY hour, pool, currency
-HAVING bool_or(team = ANY(%(viewer)s))
-ORDER BY hour, pool, currency"""
-)
+# Which reader the shares are read for (idle_ctes): any viewer bound in the parameters.
+ANY_VIEWER = object()
 
 
-def idle_ctes(col: str, currency: str | None) -> str:
-    """CTEs ending in `shares`: per hour, pool and usage key, part_a = its idle cost, part_b =
-    its idle GPU-hours, withheld = whether the reader may not see them. Bind `idle_params`."""
-    split = largest_remainder("src", "hour, pool, currency", "team, model, endpoint")
-    return _IDLE_SHARES.format(col=col, split=split, currency=only(currency))
+def idle_ctes(
+    col: str,
+    currency: str | None,
+    viewer: Collection[str] | object | None = ANY_VIEWER,
+    own_only: bool = False,
+    hourly: bool = False,
+) -> str:
+    """CTEs ending in `shares`: per hour (or day: `hour` is then the day's start, and at hour
+    grain pass `hourly`), pool and usage key, part_a = its idle cost, part_b = its idle
+    GPU-hours, withheld = whether the reader may not see them, n = the pool-hours summed. Read
+    from the rollups (costapp.attribution.rollups), split when attribution ran. Bind
+    `idle_params`. Passing the reader's `viewer` (None: finance) lets finance and a lead of one
+    team whose read keeps only that team's shares (`own_only`) read the daily rollups."""
+    if viewer is None:
+        mode = "all"
+    elif viewer is not ANY_VIEWER and own_only and len(viewer) == 1:  # type: ignore[arg-type]
+        mode = "own"
+    else:
+        mode = "general"
+    return rollups.shares(col, currency, mode, hourly)
 
 
 def idle_withheld(
@@ -128,15 +92,32 @@ def idle_withheld(
     """
     if viewer is None:
         return []
+    viewer = list(viewer)
+    sql = rollups.withheld_sql(cost_column(basis), currency, viewer)
     rows = fetch(
-        _VIEWER_POOL_HOURS.format(col=cost_column(basis), currency=only(currency)),
-        {"start": start, "end": end, "currency": currency, "viewer": list(viewer)},
+        sql + " ORDER BY hour, pool, currency",
+        {"start": start, "end": end, "currency": currency, "viewer": viewer},
     )
-    return [
-        (row["hour"], row["pool"], row["currency"])
-        for row in rows
-        if total_reveals_one_team(row["others"])
-    ]
+    return [(row["hour"], row["pool"], row["currency"]) for row in rows]
+
+
+def withheld_count(
+    start: datetime,
+    end: datetime,
+    viewer: Collection[str] | None,
+    basis: str = "amortized",
+    currency: str | None = None,
+) -> int:
+    """How many pool-hours `idle_withheld` holds back, counted in SQL."""
+    if viewer is None:
+        return 0
+    viewer = list(viewer)
+    sql = rollups.withheld_sql(cost_column(basis), currency, viewer)
+    rows = fetch(
+        f"SELECT count(*) AS n FROM ({sql}) held",
+        {"start": start, "end": end, "currency": currency, "viewer": viewer},
+    )
+    return rows[0]["n"]
 
 
 def idle_params(
@@ -146,15 +127,13 @@ def idle_params(
     currency: str | None,
     viewer: Collection[str] | None,
 ) -> dict:
-    """Query parameters for `idle_ctes`, with the pool-hours withheld from `viewer`."""
-    held = idle_withheld(start, end, viewer, basis, currency)
+    """Query parameters for `idle_ctes`: the window, the currency and the reader's teams."""
+    cost_column(basis)
     return {
         "start": start,
         "end": end,
         "currency": currency,
-        "held_hour": [hour for hour, _, _ in held],
-        "held_pool": [pool for _, pool, _ in held],
-        "held_currency": [code for _, _, code in held],
+        "viewer": None if viewer is None else list(viewer),
     }
 
 
@@ -168,7 +147,7 @@ def shared_idle(
     """Each team's idle cost and idle GPU-hours under share-idle, less what `viewer` may not
     see."""
     rows = fetch(
-        f"""WITH {idle_ctes(cost_column(basis), currency)}
+        f"""WITH {idle_ctes(cost_column(basis), currency, viewer)}
             SELECT team, sum(part_a) AS idle_cost, sum(part_b) AS idle_gpu_hours
             FROM shares WHERE NOT withheld GROUP BY team""",
         idle_params(start, end, basis, currency, viewer),
@@ -217,7 +196,7 @@ def idle_capacity(
         idle = shared_idle(start, end, basis, currency, viewer)
         rows = fetch(
             f"""SELECT team AS key, sum(gpu_hours) AS busy_hours, sum({col}) AS busy_cost
-                FROM attribution_allocation
+                FROM {rollups.lines()} lines
                 WHERE kind = 'usage' AND hour >= %(start)s AND hour < %(end)s {only(currency)}
                 GROUP BY team ORDER BY team""",
             params,
@@ -245,7 +224,7 @@ def idle_capacity(
                    sum(CASE WHEN kind = 'idle' THEN gpu_hours ELSE 0 END) AS idle_gpu_hours,
                    sum({col}) AS gpu_cost,
                    sum(CASE WHEN kind = 'idle' THEN {col} ELSE 0 END) AS idle_cost
-            FROM attribution_allocation
+            FROM {rollups.lines()} lines
             WHERE pool <> '' AND hour >= %(start)s AND hour < %(end)s {only(currency)}
             GROUP BY 1 ORDER BY 1""",
         params,

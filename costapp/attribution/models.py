@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -58,11 +60,22 @@ class Allocation(models.Model):
     weight = models.DecimalField(max_digits=38, decimal_places=10, null=True)
     weight_total = models.DecimalField(max_digits=38, decimal_places=10, null=True)
     computed_at = models.DateTimeField(auto_now=True)
+    # The GPU inventory version in force at the hour, as the engine used it (like `pool`): a
+    # reader never re-joins today's inventory for a past hour. gpu_count is None on a resource
+    # that is not in the inventory then (shared and non-GPU lines); gpu_type "" when unknown.
+    gpu_type = models.CharField(max_length=100, blank=True, default="", db_default="")
+    gpu_count = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["hour", "resource_id"]),
             models.Index(fields=["team", "hour"]),
+            # The report's biggest unallocated resources read these rows alone.
+            models.Index(
+                fields=["hour"],
+                name="allocation_unallocated_hour",
+                condition=models.Q(kind="unallocated"),
+            ),
         ]
 
 
@@ -99,6 +112,9 @@ class EffectiveDated(models.Model):
     supersedes = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The fields naming what is versioned when at most one version of it may be in force at
+    # any instant (GpuResource: its resource_id); () when versions may overlap.
+    identity_fields: tuple[str, ...] = ()
 
     class Meta:
         abstract = True
@@ -208,7 +224,9 @@ class CostRule(EffectiveDated):
 
 # The GPU inventory: which billed resources carry GPUs, their pools, and how telemetry reaches
 # them. Moved here from ingest/ (the split is what reads it); the tables keep their names, which
-# the engine's SQL (steps.py) and the read layer use.
+# the engine's SQL (steps.py) and the read layer use. Resources and mappings are versions
+# (EffectiveDated): the engine splits each hour with the ones in force then. A pool is a name
+# resources are grouped under, not versioned: membership is on the resource version.
 
 
 class GpuPool(models.Model):
@@ -225,10 +243,18 @@ class GpuPool(models.Model):
         return self.name
 
 
-class GpuResource(models.Model):
-    """A billed resource that carries GPUs (an instance id, a node), and how many."""
+class TsTzRange(models.Func):
+    """[effective_from, effective_to) as a Postgres range (a NULL bound is unbounded)."""
 
-    resource_id = models.TextField(unique=True)  # matches CostLine.resource_id
+    function = "TSTZRANGE"
+    output_field = DateTimeRangeField()
+
+
+class GpuResource(EffectiveDated):
+    """A billed resource that carries GPUs (an instance id, a node), and how many, as versions:
+    at most one version of a resource_id is in force at any instant (an exclusion constraint)."""
+
+    resource_id = models.TextField()  # matches CostLine.resource_id; stable across versions
     provider = models.CharField(max_length=100, blank=True)
     instance_type = models.CharField(max_length=100, blank=True)
     gpu_type = models.CharField(max_length=100, blank=True)
@@ -238,15 +264,29 @@ class GpuResource(models.Model):
         GpuPool, null=True, blank=True, on_delete=models.SET_NULL, related_name="resources"
     )
 
+    identity_fields = ("resource_id",)
+
     class Meta:
         db_table = "ingest_gpuresource"
+        constraints = [
+            # Two versions of one resource in force at once would double its cost lines in
+            # the engine's join: the database refuses it (btree_gist for the text equality).
+            ExclusionConstraint(
+                name="gpuresource_one_version_at_a_time",
+                expressions=[
+                    ("resource_id", RangeOperators.EQUAL),
+                    (TsTzRange("effective_from", "effective_to"), RangeOperators.OVERLAPS),
+                ],
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.resource_id} ({self.gpu_count}x {self.gpu_type})"
 
 
-class GpuMapping(models.Model):
-    """Maps a telemetry identity (GPU UUID, hostname, node or pod label) to a billed resource."""
+class GpuMapping(EffectiveDated):
+    """Maps a telemetry identity (GPU UUID, hostname, node or pod label) to a billed resource,
+    named by its stable resource_id (not one version's row), as versions."""
 
     class MatchOn(models.TextChoices):
         UUID = "uuid"
@@ -256,12 +296,16 @@ class GpuMapping(models.Model):
     match_on = models.CharField(max_length=16, choices=MatchOn.choices)
     label_key = models.CharField(max_length=200, blank=True)
     value = models.CharField(max_length=500)
-    resource = models.ForeignKey(GpuResource, on_delete=models.CASCADE, related_name="mappings")
+    resource_id = models.TextField(help_text="the billed resource's id (GpuResource.resource_id)")
     priority = models.IntegerField(default=100)
 
     class Meta:
         db_table = "ingest_gpumapping"
         ordering = ["priority", "id"]
+
+    def __str__(self) -> str:
+        key = f"{self.label_key}=" if self.match_on == self.MatchOn.LABEL else ""
+        return f"{self.match_on} {key}{self.value} -> {self.resource_id}"
 
 
 class ClosedPeriod(models.Model):
@@ -327,3 +371,16 @@ class ConfigChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.by or '?'} {self.action} {self.object_repr}"
+
+
+# The rollups the read layer reads (kept by the engine): registered with this app from their own
+# module.
+from .rollup_tables import (  # noqa: E402, F401
+    AllocationDay,
+    AllocationHour,
+    IdleShareDay,
+    IdleShareHour,
+    PeakDay,
+    PoolHourTeam,
+    RollupStale,
+)

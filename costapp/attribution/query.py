@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
-from django.db.models import Max, Min, Sum
+from django.db import connection
 
 from costapp.core.access import Scope
 from costapp.core.limits import check_period, check_time, time_window
 from costapp.money import DEFAULT_CURRENCY
 
-from .models import Allocation, AttributionPolicy, IdlePolicy, LineKind
+from . import rollups
+from .models import AttributionPolicy, IdlePolicy, LineKind
 
 Basis = Literal["amortized", "billed"]
 BASES: dict[str, str] = {"amortized": "amortized_cost", "billed": "billed_cost"}
@@ -163,18 +164,23 @@ def currencies(scope: Scope, query: ReportQuery) -> list[str]:
     """The currencies of the rows the scope may see in the query's days, by total cost
     descending. Without exchange rates "biggest" compares face amounts; it only picks the
     default, and every currency gets a button."""
-    rows = Allocation.objects.all()
     low, high = query.window()
+    earliest, latest = time_window()
+    where = ["true"]
     if low:
-        rows = rows.filter(hour__gte=low)
+        where.append("hour >= %(start)s")
     if high:
-        rows = rows.filter(hour__lt=high)
+        where.append("hour < %(end)s")
     if not scope.whole_company:
-        rows = rows.filter(team__in=scope.teams, kind__in=ATTRIBUTED)
-    per_currency = (
-        rows.values("currency").annotate(cost=Sum(query.cost_column)).order_by("-cost", "currency")
-    )
-    return [row["currency"] for row in per_currency]
+        where.append("team = ANY(%(teams)s) AND kind IN ('usage', 'shared')")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT currency FROM {rollups.lines()} lines WHERE {" AND ".join(where)}
+                GROUP BY currency ORDER BY sum({query.cost_column}) DESC, currency""",
+            # An open end reads every bucket: the rollups' days are bounded by the data.
+            {"start": low or earliest, "end": high or latest, "teams": list(scope.teams or ())},
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def pick_currency(query: ReportQuery, present: list[str]) -> tuple[str, str | None]:
@@ -190,8 +196,11 @@ def pick_currency(query: ReportQuery, present: list[str]) -> tuple[str, str | No
 def window(query: ReportQuery) -> tuple[datetime, datetime] | None:
     """The query's [start, end) with open ends closed on the data's first and last hour; None
     when there are no allocations at all."""
-    span = Allocation.objects.aggregate(first=Min("hour"), last=Max("hour"))
-    if span["first"] is None:
+    rollups.ensure_current()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(hour), max(hour) FROM attribution_rollup_hour")
+        first, last = cursor.fetchone()
+    if first is None:
         return None
     low, high = query.window()
-    return low or span["first"], high or span["last"] + HOUR
+    return low or first, high or last + HOUR

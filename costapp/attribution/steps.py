@@ -18,6 +18,27 @@ WHERE enabled AND (effective_from IS NULL OR effective_from <= %(start)s)
   AND (effective_to IS NULL OR effective_to > %(start)s)
 """
 
+# The GPU inventory in force over the window, the same way: one version per resource_id (the
+# exclusion constraint on ingest_gpuresource), and the mappings in force on a resource in force.
+# The steps below read these in place of the inventory tables, so a recompute of past hours uses
+# the inventory those hours had.
+RESOURCES = """
+CREATE TEMP TABLE _resources ON COMMIT DROP AS
+SELECT * FROM ingest_gpuresource
+WHERE resource_id <> '' AND (effective_from IS NULL OR effective_from <= %(start)s)
+  AND (effective_to IS NULL OR effective_to > %(start)s)
+"""
+
+MAPPINGS = """
+CREATE TEMP TABLE _mappings ON COMMIT DROP AS
+SELECT m.* FROM ingest_gpumapping m
+WHERE (m.effective_from IS NULL OR m.effective_from <= %(start)s)
+  AND (m.effective_to IS NULL OR m.effective_to > %(start)s)
+  AND EXISTS (SELECT 1 FROM _resources r WHERE r.resource_id = m.resource_id)
+"""
+
+HAS_LABEL_MAPPINGS = "SELECT EXISTS (SELECT 1 FROM _mappings WHERE match_on = 'label')"
+
 HAS_LABEL_RULES = """
 SELECT EXISTS (SELECT 1 FROM _rules WHERE source = 'telemetry_label' AND action = 'assign')
 """
@@ -33,9 +54,11 @@ SELECT c.id AS line_id, c.resource_id, c.billing_currency AS currency, c.pricing
        date_trunc('hour', c.charge_period_start) AS h0,
        greatest(1, ceil(extract(epoch FROM c.charge_period_end
                                 - date_trunc('hour', c.charge_period_start)) / 3600))::int AS n,
-       (g.id IS NOT NULL AND c.charge_category = 'Usage') AS on_gpu
+       (g.id IS NOT NULL AND c.charge_category = 'Usage') AS on_gpu,
+       -- a hosted-model line (costapp.attribution.hosted splits it by tokens, not a CostRule)
+       (c.hosted_model <> '' AND NOT (g.id IS NOT NULL AND c.charge_category = 'Usage')) AS hosted
 FROM ingest_costline c
-LEFT JOIN ingest_gpuresource g ON g.resource_id = c.resource_id AND c.resource_id <> ''
+LEFT JOIN _resources g ON g.resource_id = c.resource_id AND c.resource_id <> ''
 WHERE c.charge_period_start < %(end)s AND c.charge_period_end >= %(start)s
 """
 
@@ -53,30 +76,30 @@ FROM _lines l CROSS JOIN LATERAL generate_series(
 WHERE l.h0 + i * interval '1 hour' >= %(start)s AND l.h0 + i * interval '1 hour' < %(end)s
 """
 
-# The cost of each GPU resource-hour (Usage lines only) with its pool and GPU count.
+# The cost of each GPU resource-hour (Usage lines only) with its pool, GPU type and count.
 RESOURCE_HOURS = """
 CREATE TEMP TABLE _rh ON COMMIT DROP AS
 SELECT lh.hour, lh.resource_id, lh.currency,
        sum(lh.amortized) AS amortized, sum(lh.billed) AS billed,
        CASE WHEN count(DISTINCT lh.pricing_category) <= 1 THEN coalesce(min(lh.pricing_category), '')
             ELSE 'Mixed' END AS pricing_category,
-       greatest(g.gpu_count, 1) AS gpu_count,
+       greatest(g.gpu_count, 1) AS gpu_count, g.gpu_type,
        coalesce(p.name, concat_ws('/', coalesce(nullif(g.provider, ''), '-'),
                 coalesce(nullif(g.region, ''), '-'), coalesce(nullif(g.gpu_type, ''), '-'))) AS pool
 FROM _line_hours lh
-JOIN ingest_gpuresource g ON g.resource_id = lh.resource_id
+JOIN _resources g ON g.resource_id = lh.resource_id
 LEFT JOIN ingest_gpupool p ON p.id = g.pool_id
 WHERE lh.on_gpu
 GROUP BY lh.hour, lh.resource_id, lh.currency, g.gpu_count, p.name, g.provider, g.region,
          g.gpu_type
 """
 
-_MAPPED = """(SELECT DISTINCT ON (m.value) m.value, r.resource_id
-   FROM ingest_gpumapping m JOIN ingest_gpuresource r ON r.id = m.resource_id
+# _mappings holds only mappings on a resource in force (see MAPPINGS).
+_MAPPED = """(SELECT DISTINCT ON (m.value) m.value, m.resource_id
+   FROM _mappings m
    WHERE m.match_on = '{kind}' ORDER BY m.value, m.priority, m.id)"""
 
-_BY_LABEL = """(SELECT r.resource_id FROM ingest_gpumapping m
-   JOIN ingest_gpuresource r ON r.id = m.resource_id
+_BY_LABEL = """(SELECT m.resource_id FROM _mappings m
    WHERE m.match_on = 'label' AND s.labels ->> m.label_key = m.value
    ORDER BY m.priority, m.id LIMIT 1)"""
 
@@ -87,7 +110,7 @@ def _sample_resource(with_labels: bool) -> tuple[str, str]:
     joins = f"""
     LEFT JOIN {_MAPPED.format(kind="uuid")} mu ON mu.value = s.gpu_uuid
     LEFT JOIN {_MAPPED.format(kind="hostname")} mh ON mh.value = s.hostname
-    LEFT JOIN ingest_gpuresource hr ON hr.resource_id = s.hostname"""
+    LEFT JOIN _resources hr ON hr.resource_id = s.hostname"""
     expression = (
         f"coalesce(nullif(s.resource_id, ''), mu.resource_id, mh.resource_id, {label},"
         " hr.resource_id)"
@@ -168,24 +191,24 @@ FROM f
 
 _COLUMNS = """(hour, resource_id, pool, kind, team, model, endpoint, amortized_cost, billed_cost,
  currency, pricing_category, requests, input_tokens, output_tokens, gpu_hours, utilization,
- utilization_source, rule, weight, weight_total, cost_rule_id, computed_at)"""
+ utilization_source, rule, weight, weight_total, cost_rule_id, computed_at, gpu_type, gpu_count)"""
 
 # Idle, unmeasured and unallocated lines: at most one each per resource-hour.
 FRAME_LINES = f"""
 INSERT INTO attribution_allocation {_COLUMNS}
 SELECT hour, resource_id, pool, 'idle', '', '', '', idle_a, idle_b, currency, pricing_category,
        0, 0, 0, gpu_count * (1 - u), u, u_source, '', NULL::numeric, NULL::numeric,
-       NULL::bigint, now()
+       NULL::bigint, now(), gpu_type, gpu_count
 FROM _frame WHERE u IS NOT NULL
 UNION ALL
 SELECT hour, resource_id, pool, 'unmeasured', '', '', '', amortized, billed, currency,
        pricing_category, 0, 0, 0, gpu_count, NULL::numeric, '', '', NULL::numeric, NULL::numeric,
-       NULL::bigint, now()
+       NULL::bigint, now(), gpu_type, gpu_count
 FROM _frame WHERE u IS NULL
 UNION ALL
 SELECT hour, resource_id, pool, 'unallocated', '', '', '', amortized - idle_a, billed - idle_b,
        currency, pricing_category, 0, 0, 0, gpu_count * u, u, u_source, '', NULL::numeric,
-       NULL::numeric, NULL::bigint, now()
+       NULL::numeric, NULL::bigint, now(), gpu_type, gpu_count
 FROM _frame f WHERE u IS NOT NULL AND rule = '' AND NOT EXISTS (
     SELECT 1 FROM _winner w
     WHERE w.hour = f.hour AND w.resource_id = f.resource_id AND w.currency = f.currency)
@@ -196,7 +219,8 @@ USAGE_LINES = f"""
 INSERT INTO attribution_allocation {_COLUMNS}
 WITH src AS (
     SELECT f.hour, f.resource_id, f.currency, f.pool, f.pricing_category, f.u, f.u_source,
-           f.rule, f.gpu_count, x.team, x.model, x.endpoint, x.requests, x.input_tokens,
+           f.rule, f.gpu_count, f.gpu_type, x.team, x.model, x.endpoint, x.requests,
+           x.input_tokens,
            x.output_tokens,
            CASE f.rule WHEN 'gpu_seconds' THEN x.gpu_seconds
                        WHEN 'tokens' THEN x.input_tokens + %(w)s * x.output_tokens
@@ -208,7 +232,7 @@ WITH src AS (
 SELECT hour, resource_id, pool, 'usage', team, model, endpoint, part_a, part_b, currency,
        pricing_category, requests, input_tokens, output_tokens,
        round(gpu_count * u * weight / weight_total, 10), u, u_source, rule, weight,
-       weight_total, NULL::bigint, now()
+       weight_total, NULL::bigint, now(), gpu_type, gpu_count
 FROM lr
 """
 
@@ -276,7 +300,7 @@ MAPPED_LINES = f"""
 INSERT INTO attribution_allocation {_COLUMNS}
 WITH src AS (
     SELECT f.hour, f.resource_id, f.currency, f.pool, f.pricing_category, f.u, f.u_source,
-           f.gpu_count, m.rule, m.rule_id, m.team, m.model, m.endpoint,
+           f.gpu_count, f.gpu_type, m.rule, m.rule_id, m.team, m.model, m.endpoint,
            sum(m.weight) AS weight,
            f.amortized - f.idle_a AS amount_a, f.billed - f.idle_b AS amount_b
     FROM _winner w
@@ -284,15 +308,15 @@ WITH src AS (
     JOIN _mapped m ON m.hour = w.hour AND m.resource_id = w.resource_id
          AND m.currency = w.currency AND m.rule_id = w.rule_id
     GROUP BY f.hour, f.resource_id, f.currency, f.pool, f.pricing_category, f.u, f.u_source,
-             f.gpu_count, f.amortized, f.idle_a, f.billed, f.idle_b, m.rule, m.rule_id, m.team,
-             m.model, m.endpoint
+             f.gpu_count, f.gpu_type, f.amortized, f.idle_a, f.billed, f.idle_b, m.rule,
+             m.rule_id, m.team, m.model, m.endpoint
     HAVING sum(m.weight) > 0
 ), {largest_remainder("src", "hour, resource_id, currency", "team, model, endpoint")}
 SELECT hour, resource_id, pool, CASE WHEN team = '' THEN 'unallocated' ELSE 'usage' END, team,
        model, endpoint, part_a, part_b, currency, pricing_category, 0, 0, 0,
        round(gpu_count * u * weight / weight_total, 10), u, u_source,
        CASE WHEN team = '' THEN '' ELSE rule END, weight, weight_total,
-       CASE WHEN team = '' THEN NULL ELSE rule_id END, now()
+       CASE WHEN team = '' THEN NULL ELSE rule_id END, now(), gpu_type, gpu_count
 FROM lr
 """
 
@@ -312,14 +336,17 @@ WITH matched AS (
           AND (r.tag_value = '' OR l.tags ->> r.tag_key = r.tag_value)
         ORDER BY r.priority, r.id LIMIT 1
     ) m ON true
-    WHERE NOT l.on_gpu
+    WHERE NOT l.on_gpu AND NOT l.hosted
 )
 SELECT lh.hour, lh.resource_id, lh.currency, lh.pricing_category, m.rule_id,
        coalesce(m.action, '') AS action, m.team, m.model, m.endpoint,
-       sum(lh.amortized) AS amount_a, sum(lh.billed) AS amount_b
+       sum(lh.amortized) AS amount_a, sum(lh.billed) AS amount_b,
+       coalesce(g.gpu_type, '') AS gpu_type,
+       CASE WHEN g.id IS NOT NULL THEN greatest(g.gpu_count, 1) END AS gpu_count
 FROM _line_hours lh JOIN matched m ON m.line_id = lh.line_id
+LEFT JOIN _resources g ON g.resource_id = lh.resource_id
 GROUP BY lh.hour, lh.resource_id, lh.currency, lh.pricing_category, m.rule_id, m.action,
-         m.team, m.model, m.endpoint
+         m.team, m.model, m.endpoint, g.id, g.gpu_type, g.gpu_count
 """
 
 # Teams that used GPUs in each hour, and their GPU cost: the recipients of "even" / "gpu_cost".
@@ -344,23 +371,23 @@ INSERT INTO attribution_allocation {_COLUMNS}
 WITH src AS (
     SELECT s.hour, s.resource_id, s.currency, s.pricing_category, s.rule_id, s.action, r.team,
            CASE s.action WHEN 'even' THEN 1 ELSE r.gpu_cost END AS weight,
-           s.amount_a, s.amount_b
+           s.amount_a, s.amount_b, s.gpu_type, s.gpu_count
     FROM _shared s JOIN _recipients r ON r.hour = s.hour
     WHERE s.action = 'even' OR (s.action = 'gpu_cost' AND r.gpu_cost > 0)
 ), {largest_remainder("src", "hour, resource_id, currency, pricing_category, rule_id", "team")}
 SELECT hour, resource_id, '', 'shared', team, '', '', part_a, part_b, currency,
        pricing_category, 0, 0, 0, 0, NULL::numeric, '', action, weight, weight_total, rule_id,
-       now()
+       now(), gpu_type, gpu_count
 FROM lr
 UNION ALL
 SELECT hour, resource_id, '', 'shared', team, model, endpoint, amount_a, amount_b, currency,
        pricing_category, 0, 0, 0, 0, NULL::numeric, '', 'tag:' || rule_id, NULL::numeric,
-       NULL::numeric, rule_id, now()
+       NULL::numeric, rule_id, now(), gpu_type, gpu_count
 FROM _shared WHERE action = 'assign' AND team <> ''
 UNION ALL
 SELECT s.hour, s.resource_id, '', 'unallocated', '', '', '', s.amount_a, s.amount_b, s.currency,
        s.pricing_category, 0, 0, 0, 0, NULL::numeric, '', '', NULL::numeric, NULL::numeric,
-       NULL::bigint, now()
+       NULL::bigint, now(), s.gpu_type, s.gpu_count
 FROM _shared s
 WHERE {SHARED_UNPLACED}
 """

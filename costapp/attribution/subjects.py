@@ -16,11 +16,12 @@ from decimal import Decimal
 from costapp.core.access import Scope
 from costapp.core.models import Team
 
+from . import rollups
 from .costs import CostReport, CostRow, cost_report
 from .explorer import Slice, SliceRow, SliceSpec, slice_rows
 from .fleet import PoolUse, pool_utilization
 from .idle import Capacity, idle_capacity
-from .models import Allocation
+from .models import AllocationDay
 from .query import ATTRIBUTED, ReportQuery, currencies, pick_currency, window
 
 HUNDRED = Decimal(100)
@@ -34,7 +35,8 @@ def exists_for(scope: Scope, dimension: str, name: str) -> bool:
         raise ValueError(f"dimension must be one of {SUBJECTS}")
     if dimension == "team" and scope.may_see(name) and Team.objects.filter(slug=name).exists():
         return True  # a team with no cost yet still has its (empty) page
-    rows = Allocation.objects.filter(**{dimension: name}).exclude(**{dimension: ""})
+    rollups.ensure_current()
+    rows = AllocationDay.objects.filter(**{dimension: name}).exclude(**{dimension: ""})
     if not scope.whole_company:
         rows = rows.filter(team__in=scope.teams, kind__in=ATTRIBUTED)
     return rows.exists()

@@ -26,8 +26,18 @@ from decimal import Decimal
 from costapp.core.access import Scope
 from costapp.money import ZERO
 
-from .idle import Capacity, cost_column, fetch, idle_capacity, idle_ctes, idle_params, only
-from .idle import idle_withheld as withheld_pool_hours
+from . import rollups
+from .hosted import providers_by_model
+from .idle import (
+    Capacity,
+    cost_column,
+    fetch,
+    idle_capacity,
+    idle_ctes,
+    idle_params,
+    only,
+    withheld_count,
+)
 from .models import AttributionPolicy
 from .query import GRAINS, GROUPS, ReportQuery, currencies, pick_currency, window
 from .weights import output_weight
@@ -168,19 +178,21 @@ def unit_costs(
     team_filter = "AND team = ANY(%(teams)s)" if teams is not None else ""
     params = idle_params(start, end, basis, currency, viewer)
     params["teams"] = teams
+    hourly = period == "hour"
+    own = viewer is not None and teams is not None and set(teams) == set(viewer)
     rows = fetch(
-        f"""WITH {idle_ctes(col, currency)}, costs AS (
+        f"""WITH {idle_ctes(col, currency, viewer, own, hourly)}, costs AS (
                 SELECT hour, team, model, endpoint, {col} AS busy, 0 AS idle, requests,
                        input_tokens, output_tokens, gpu_hours AS busy_gpu_hours,
                        0 AS idle_gpu_hours, 0 AS withheld
-                FROM attribution_allocation
+                FROM {rollups.lines(hourly)} lines
                 WHERE kind IN ('usage', 'shared') AND team <> ''
                   AND hour >= %(start)s AND hour < %(end)s {only(currency)}
                 UNION ALL
                 SELECT hour, team, model, endpoint, 0, part_a, 0, 0, 0, 0, part_b, 0
                 FROM shares WHERE NOT withheld
                 UNION ALL  -- a withheld share still makes its row (zero, counted)
-                SELECT hour, team, model, endpoint, 0, 0, 0, 0, 0, 0, 0, 1
+                SELECT hour, team, model, endpoint, 0, 0, 0, 0, 0, 0, 0, n
                 FROM shares WHERE withheld
             )
             SELECT {", ".join(keys)}, sum(busy) AS busy, sum(idle) AS idle,
@@ -222,6 +234,9 @@ class UnitReport:
     org: Capacity | None = None  # finance only
     teams_idle: list[Capacity] = field(default_factory=list)
     idle_withheld: int = 0  # pool-hours whose idle shares are left out (leads only)
+    # Models with hosted use (billed by a provider, split by tokens: costapp.attribution.hosted)
+    # and their providers, for the "hosted" marker beside the model rows.
+    hosted: dict[str, str] = field(default_factory=dict)
 
     @property
     def newest_periods(self) -> list[UnitCosts]:
@@ -248,7 +263,10 @@ def unit_report(scope: Scope, query: ReportQuery) -> UnitReport:
     report.periods = unit_costs(*span, period=query.grain, viewer=viewer, **common)
     report.output_weight = token_weight(*span)
     report.teams_idle = idle_capacity(*span, by="team", teams=teams, viewer=viewer, **money)
-    report.idle_withheld = len(withheld_pool_hours(*span, viewer, **money))
+    report.idle_withheld = withheld_count(*span, viewer, **money)
+    if query.group_by == "model":
+        shown = [row.key for row in report.summary]
+        report.hosted = providers_by_model(*span, currency=chosen, models=shown, teams=teams)
     if scope.whole_company:
         report.pools = idle_capacity(*span, by="pool", **money)
         org = idle_capacity(*span, by="org", **money)

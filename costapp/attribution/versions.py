@@ -1,5 +1,5 @@
-"""Effective-dated configuration: saving and deleting versions of a cost rule or the policy,
-and the hours each change can move.
+"""Effective-dated configuration: saving and deleting versions of a cost rule, the policy, a GPU
+resource or a telemetry mapping, and the hours each change can move.
 
 An edit takes effect from a date D. When D is later than the start of the version edited, that
 version is closed at D and the edit is saved as a new row from D (superseding it), so the hours
@@ -11,8 +11,12 @@ D defaults to "every open month": the start of the month after the latest closed
 always when no month is closed. A closed month never moves whatever D is (the engine skips it),
 but the version boundary decides what it gets when finance reopens it.
 
-Configuration that is not versioned (the GPU inventory and telemetry mappings) is saved as is;
-D only bounds the recompute (`Change.start`).
+The GPU inventory is versioned the same way: a GpuResource (its count, type and pool) and a
+GpuMapping. A resource names what it versions (`identity_fields`: its resource_id), and at most
+one version of it may be in force at any instant: a save that would overlap another is refused
+(`clash`; the database's exclusion constraint backs it). Configuration that is not versioned (a
+GpuPool: a name resources are grouped under) is saved as is; D only bounds the recompute
+(`Change.start`).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from datetime import UTC, date, datetime, time
 from django.db import connection, models
 
 from . import periods
-from .models import EffectiveDated
+from .models import EffectiveDated, overlapping
 
 
 class VersionError(ValueError):
@@ -78,6 +82,34 @@ def effective_for(obj: models.Model, given: datetime | None) -> datetime | None:
     return given
 
 
+def clash(
+    model: type[EffectiveDated],
+    identity: dict,
+    start: datetime | None,
+    end: datetime | None,
+    exclude: int | None = None,
+) -> EffectiveDated | None:
+    """Another version of the same thing (`identity`: the model's identity_fields) in force in
+    some instant of [start, end), if any; None for a model whose versions may overlap."""
+    if not model.identity_fields:
+        return None
+    found = model.objects.filter(overlapping(start, end), **identity)
+    if exclude is not None:
+        found = found.exclude(pk=exclude)
+    return found.order_by(models.F("effective_from").asc(nulls_first=True), "id").first()
+
+
+def _refuse_clash(obj: EffectiveDated, start, end, exclude: int | None) -> None:
+    identity = {name: getattr(obj, name) for name in obj.identity_fields}
+    other = clash(type(obj), identity, start, end, exclude)
+    if other is not None:
+        what = ", ".join(str(value) for value in identity.values())
+        raise VersionError(
+            f"{what} already has a version in force {other.version_label}: edit that version"
+            " from the date the change applies"
+        )
+
+
 def save(obj: models.Model, effective_from: datetime | None) -> Change:
     """Save an added or edited object taking effect from `effective_from` (see effective_for).
 
@@ -91,6 +123,7 @@ def save(obj: models.Model, effective_from: datetime | None) -> Change:
         return Change(obj, start, None)
     manager = type(obj).objects
     if obj.pk is None:
+        _refuse_clash(obj, start, None, None)
         obj.effective_from, obj.effective_to, obj.supersedes = start, None, None
         obj.save()
         return Change(obj, start, None)
@@ -99,8 +132,10 @@ def save(obj: models.Model, effective_from: datetime | None) -> Change:
     obj.effective_from, obj.effective_to = stored.effective_from, stored.effective_to
     obj.supersedes_id = stored.supersedes_id
     if start is None or start == stored.effective_from:
+        _refuse_clash(obj, stored.effective_from, stored.effective_to, stored.pk)
         obj.save()
         return Change(obj, stored.effective_from, stored.effective_to)
+    _refuse_clash(obj, start, stored.effective_to, stored.pk)
     manager.filter(pk=stored.pk).update(effective_to=start)
     _follow_ids(type(obj))
     obj.pk = obj.id = None
@@ -134,10 +169,11 @@ def delete(obj: models.Model, effective_from: datetime | None = None) -> Change:
     manager = type(obj).objects
     # As stored now: deleting several versions of one chain in a row re-links it each time.
     stored = manager.get(pk=obj.pk)
-    if stored.supersedes_id is not None:
-        manager.filter(pk=stored.supersedes_id).update(effective_to=stored.effective_to)
     manager.filter(supersedes_id=stored.pk).update(supersedes_id=stored.supersedes_id)
     obj.delete()
+    # Only once it is gone: two versions of a resource may never be in force together.
+    if stored.supersedes_id is not None:
+        manager.filter(pk=stored.supersedes_id).update(effective_to=stored.effective_to)
     return Change(obj, stored.effective_from, stored.effective_to)
 
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from costapp.attribution import selectors as attribution
 from costapp.attribution.explain import explain, idle_share_withheld
-from costapp.attribution.models import GpuResource
+from costapp.attribution.models import Allocation
 from costapp.core.limits import check_time
 from costapp.money import ZERO
 
@@ -59,9 +59,12 @@ def explanation(user, team: str, hour: datetime, currency: str | None = None) ->
     present = _currencies(entries)
     chosen = currency_param(currency, present)
     entries = [entry for entry in entries if entry["currency"] == chosen]
+    # The GPU count the engine computed the hour with (the inventory version then in force).
     counts = dict(
-        GpuResource.objects.filter(
-            resource_id__in={entry["resource_id"] for entry in entries}
+        Allocation.objects.filter(
+            hour=hour,
+            resource_id__in={entry["resource_id"] for entry in entries},
+            gpu_count__isnull=False,
         ).values_list("resource_id", "gpu_count")
     )
     for entry in entries:

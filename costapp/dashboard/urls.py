@@ -3,7 +3,7 @@ model or endpoint, the GPU fleet and the explorer."""
 
 from django.urls import path
 
-from . import chargeback, exports, pages, periods, views
+from . import chargeback, exports, hosted, pages, periods, views
 
 app_name = "dashboard"
 urlpatterns = [
@@ -17,6 +17,9 @@ urlpatterns = [
     path("models/<path:name>/", pages.model, name="model"),
     path("endpoints/", pages.endpoint, name="endpoint"),
     path("fleet/", pages.fleet_page, name="fleet"),
+    # Hosted models: logged tokens at list price against the bill (finance; hosted.py).
+    path("hosted/", hosted.page, name="hosted"),
+    path("hosted/reconciliation.csv", hosted.csv, name="hosted_csv"),
     path("explorer/", pages.explorer, name="explorer"),
     # Downloads (exports.py) and the closed month's chargeback (chargeback.py).
     path("exports/allocations.csv", exports.allocations_csv, name="export_allocations"),

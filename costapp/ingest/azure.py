@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from . import hosted
 from .files import InputFile
 from .focus import calendar_month
 from .rows import CostLineRow
@@ -102,7 +103,7 @@ def to_row(record: Record, c: dict[str, str | None]) -> CostLineRow:
     charge_type = record.text("ChargeType") or "Usage"
     category = CHARGE_CATEGORY.get(charge_type.replace(" ", "").casefold(), "Adjustment")
     unit = record.text("UnitOfMeasure")
-    return CostLineRow(
+    row = CostLineRow(
         provider="Microsoft",
         billing_account_id=record.text(c["account"]),
         sub_account_id=record.text(c["subscription"]),
@@ -132,6 +133,16 @@ def to_row(record: Record, c: dict[str, str | None]) -> CostLineRow:
         source_file=record.file,
         source_row=record.line,
     )
+    context = " ".join(
+        (row.service_name, record.text("MeterSubCategory"), record.text("ProductName"))
+    )
+    found = hosted.azure_openai(
+        meter=record.text("MeterName"),
+        context=context,
+        quantity=row.consumed_quantity,
+        unit=unit,
+    )
+    return hosted.mark(row, found)
 
 
 def _list_cost(record: Record, c: dict[str, str | None]) -> Decimal | None:

@@ -31,6 +31,8 @@ from .models import CostLine, GpuSample, SeenRequest, UsageRollup
 from .rows import CostLineRow, GpuSampleRow, RequestRow
 
 INT_MAX = 2**31  # IntegerField
+# A hosted line's tokens (BigIntegerField): a quantity in millions of tokens may not fit.
+TOKENS_MAX = 10**18
 
 
 def _text_limits(model: type[models.Model], names: tuple[str, ...]) -> dict[str, int]:
@@ -164,6 +166,28 @@ COLUMN_NAMES: dict[str, dict[str, str]] = {
         "gpu_index": "index",
     },
     "otel": {"ts": "startTimeUnixNano"},
+    # The report's JSON fields (costapp.ingest.openai_usage / anthropic_usage).
+    "openai": {
+        "charge_period_start": "start_time",
+        "charge_period_end": "end_time",
+        "billed_cost": "amount.value",
+        "effective_cost": "amount.value",
+        "billing_currency": "amount.currency",
+        "sub_account_id": "project_id",
+        "charge_description": "line_item",
+        "hosted_model": "line_item",
+        "billing_account_id": "organization_id",
+    },
+    "anthropic": {
+        "charge_period_start": "starting_at",
+        "charge_period_end": "ending_at",
+        "billed_cost": "amount",
+        "effective_cost": "amount",
+        "billing_currency": "currency",
+        "sub_account_id": "workspace_id",
+        "charge_description": "description",
+        "hosted_model": "model",
+    },
     "dcgm": DCGM_LABELS,
     "prometheus": DCGM_LABELS,
 }
@@ -217,18 +241,25 @@ class RowChecks:
         if quantity is not None and not _below(quantity, QUANTITY_MAX):
             message = limits.check_money(quantity, QUANTITY_MAX)
             raise self._error(row, "consumed_quantity", message.replace("an amount", "a quantity"))
+        tokens = row.token_count
+        if tokens is not None and not -TOKENS_MAX < tokens < TOKENS_MAX:
+            raise self._error(row, "token_count", limits.check_count(abs(tokens), TOKENS_MAX))
 
-    def gpu_sample(self, row: GpuSampleRow) -> None:
+    def gpu_sample(self, row: GpuSampleRow, *, device_checked: bool = False) -> None:
+        """`device_checked`: an earlier row with these texts and GPU index passed (a writer
+        that knows so spares the text scans; readings repeat one device's every scrape)."""
         earliest, latest = self.window
         if not earliest <= row.ts <= latest:
             raise self._error(row, "ts", limits.check_time(row.ts, self.window))
-        texts = sample_texts(row)
-        if "\x00" in "".join(texts) or any(map(gt, map(len, texts), SAMPLE_LENGTHS)):
-            self._texts(row, texts, SAMPLE_TEXTS)
         for (field, limit), value in zip(SAMPLE_NUMBERS.items(), sample_numbers(row), strict=True):
             if value is not None and not _below(value, limit):
                 message = limits.check_money(value, limit).replace("an amount", "a reading")
                 raise self._error(row, field, message)
+        if device_checked:
+            return
+        texts = sample_texts(row)
+        if "\x00" in "".join(texts) or any(map(gt, map(len, texts), SAMPLE_LENGTHS)):
+            self._texts(row, texts, SAMPLE_TEXTS)
         index = row.gpu_index
         if index is not None and not -INT_MAX < index < INT_MAX:
             raise self._error(row, "gpu_index", limits.check_count(abs(index), INT_MAX))
@@ -240,9 +271,15 @@ class RowChecks:
         texts = request_texts(row)
         if "\x00" in "".join(texts) or any(map(gt, map(len, texts), REQUEST_LENGTHS)):
             self._texts(row, texts, REQUEST_TEXTS)
-        for field, value in zip(COUNTS, request_counts(row), strict=True):
-            if not 0 <= value < limits.COUNT_MAX:
-                raise self._error(row, field, limits.check_count(value))
+        most = limits.COUNT_MAX
+        if not (
+            0 <= row.input_tokens < most
+            and 0 <= row.output_tokens < most
+            and 0 <= row.latency_ms < most
+        ):
+            for field, value in zip(COUNTS, request_counts(row), strict=True):
+                if not 0 <= value < most:
+                    raise self._error(row, field, limits.check_count(value))
         seconds = row.gpu_seconds
         if seconds is not None and not _below(seconds, limits.GPU_SECONDS_MAX):
             message = limits.check_money(seconds, limits.GPU_SECONDS_MAX)

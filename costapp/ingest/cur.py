@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
+from . import hosted
 from .files import InputFile
 from .focus import calendar_month
 from .rows import CostLineRow
@@ -118,6 +119,8 @@ class CurColumns:
     tag_maps: tuple[tuple[str, str], ...] = ()
     # How a missing-column error names the layout it expected.
     label: str = "AWS CUR"
+    # Bedrock's price-list attribute "model" ("Claude 2.0"), where the export carries it.
+    model: tuple[str, ...] = ()
 
     def required(self) -> tuple[tuple[str, ...], ...]:
         return tuple(
@@ -166,6 +169,7 @@ LEGACY = CurColumns(
     ri_unused_upfront="reservation/UnusedAmortizedUpfrontFeeForBillingPeriod",
     ri_unused_recurring="reservation/UnusedRecurringFee",
     tag_prefixes=(("resourceTags/", ""), ("costCategory/", "costCategory/")),
+    model=("product/model",),
 )
 
 # The same legacy CUR as AWS's Athena integration (and Glue crawlers) write it: every
@@ -209,6 +213,7 @@ ATHENA = CurColumns(
     ri_unused_recurring="reservation_unused_recurring_fee",
     tag_prefixes=(("resource_tags_", ""), ("cost_category_", "cost_category/")),
     label="AWS CUR (Athena snake_case)",
+    model=("product_model",),
 )
 
 
@@ -257,7 +262,7 @@ def to_row(record: Record, c: CurColumns, tag_columns: list[tuple[str, str]]) ->
     for column, keep in c.tag_maps:
         tags.update({keep + k: str(v) for k, v in record.mapping(column).items() if v})
     product_code = record.text(c.product_code)
-    return CostLineRow(
+    row = CostLineRow(
         provider="AWS",
         billing_account_id=record.text(c.payer_account),
         sub_account_id=record.text(c.usage_account),
@@ -286,6 +291,18 @@ def to_row(record: Record, c: CurColumns, tag_columns: list[tuple[str, str]]) ->
         source_file=record.file,
         source_row=record.line,
     )
+    if product_code == "AmazonBedrock" or "Bedrock" in row.service_name:
+        found = hosted.bedrock(
+            product_code=product_code,
+            usage_type=record.text(c.usage_type),
+            product_name=row.service_name,
+            model=maps.text(c.model),
+            resource_id=row.resource_id,
+            quantity=usage_amount,
+            unit=row.pricing_unit,
+        )
+        hosted.mark(row, found)
+    return row
 
 
 def _effective_cost(record: Record, c: CurColumns, line_type: str, billed: Decimal) -> Decimal:

@@ -28,6 +28,7 @@ CUR2 = replace(
     tag_prefixes=(),
     tag_maps=(("resource_tags", ""), ("cost_category", "cost_category/")),
     label="AWS CUR 2.0",
+    model=("product[model]", "product_model"),
 )
 
 

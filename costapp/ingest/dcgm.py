@@ -33,8 +33,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Generator, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import PurePosixPath
@@ -43,7 +42,7 @@ from . import prom_text
 from .errors import ParseError
 from .files import InputFile, numbered_lines
 from .parsing import Cell, parse_datetime
-from .rows import GpuSampleRow
+from .rows import STREAMING, GpuSampleRow, ReadAgain
 
 KIND = "telemetry"
 EXPECTED = "Prometheus text exposition lines, as a DCGM exporter scrape"
@@ -74,45 +73,127 @@ MEASURES: dict[str, tuple[str, Decimal]] = {
 NVIDIA_SMI_INFO = frozenset({"nvidia_smi_gpu_info", "nvidia_smi_index"})
 
 
-@dataclass
-class Reading:
-    """One GPU (or MIG slice) at one instant, filled metric by metric."""
+# The value slots of a reading, in MEASURES' order of fields.
+ENGINE_ACTIVE, GPU_UTIL, MEMORY_USED, POWER = range(4)
+SLOTS = {"engine_active": ENGINE_ACTIVE, "gpu_util": GPU_UTIL, "memory_used_mib": MEMORY_USED}
+SLOTS["power_w"] = POWER
+SLOT_OF = {name: SLOTS[field] for name, (field, _) in MEASURES.items()}
+# Bounds on Readings' look-up tables (emptied when full), so memory stays flat on any input.
+SERIES_HELD = 4096
+VALUES_HELD = 65536
+_UNSEEN = object()
+IGNORED = object()  # Readings.entry of a metric that is neither a measure nor GPU info
 
-    ts: datetime
-    gpu_uuid: str
-    mig_instance: str
-    line: int
-    gpu_index: int | None = None
-    gpu_model: str = ""
-    hostname: str = ""
-    values: dict[str, Decimal | None] = field(default_factory=dict)
-    labels: dict[str, str] = field(default_factory=dict)
+
+class Series:
+    """What one label set says of its GPU, worked out once: a scrape repeats every series'
+    labels on every scrape. `labels` is shared by the readings it describes (read only)."""
+
+    __slots__ = ("device", "hostname", "index", "info", "labels", "mig", "model", "uuid")
+
+    def __init__(self, uuid: str, labels: dict[str, str]) -> None:
+        if not uuid.startswith(("GPU-", "MIG-")):
+            uuid = f"GPU-{uuid}"  # nvidia_gpu_exporter strips nvidia-smi's prefix
+        self.uuid = uuid
+        self.mig = labels.get("GPU_I_ID", "")
+        self.device = (uuid, self.mig)
+        self.index = labels.get("gpu") or labels.get("index")
+        self.model = labels.get("modelName") or labels.get("name", "")
+        self.hostname = labels.get("Hostname", "")
+        # nvidia_smi_gpu_info: its labels describe the device, not a workload.
+        self.info = "name" in labels
+        self.labels = {} if self.info else _workload(labels)
+
+
+def _workload(labels: dict[str, str]) -> dict[str, str]:
+    return {
+        key: value
+        for key, value in labels.items()
+        if value and key not in IDENTITY_LABELS and key not in DEVICE_CONSTANTS
+    }
+
+
+class Reading:
+    """One GPU (or MIG slice) at one instant, filled metric by metric. Each description
+    (index, model, host, labels) is the first any of its samples gave."""
+
+    __slots__ = (
+        "gpu_index",
+        "gpu_model",
+        "gpu_uuid",
+        "hostname",
+        "labels",
+        "line",
+        "mig_instance",
+        "series",
+        "shared",
+        "ts",
+        "values",
+    )
+
+    def __init__(self, ts: datetime, series: Series, line: int) -> None:
+        self.ts = ts
+        self.gpu_uuid = series.uuid
+        self.mig_instance = series.mig
+        self.line = line
+        self.gpu_index: int | None = None
+        self.gpu_model = ""
+        self.hostname = ""
+        self.labels = series.labels
+        self.shared = True  # labels is still the series' dict: copied before it changes
+        self.series: Series | None = None
+        self.values: list[Decimal | None] = [None, None, None, None]
+
+    def describe(self, series: Series, error: Callable[[str, str], ParseError]) -> None:
+        """Take what `series` adds; describing twice by one series changes nothing."""
+        index = series.index
+        if index and self.gpu_index is None:
+            if not index.isdigit():
+                raise error(f"gpu label {index!r} is not a GPU index", "a whole number")
+            self.gpu_index = int(index)
+        self.gpu_model = self.gpu_model or series.model
+        self.hostname = self.hostname or series.hostname
+        if self.series is not None and series.labels is not self.labels:
+            missing = series.labels.keys() - self.labels.keys()
+            if missing:
+                if self.shared:
+                    self.labels, self.shared = dict(self.labels), False
+                for key, value in series.labels.items():
+                    self.labels.setdefault(key, value)
+        self.series = series
 
     def row(self, source_file: str) -> GpuSampleRow | None:
-        v = self.values
-        if not any(
-            v.get(k) is not None
-            for k in ("engine_active", "gpu_util", "memory_used_mib", "power_w")
-        ):
+        engine, util, memory, power = self.values
+        if engine is None and util is None and memory is None and power is None:
             return None
-        utilization = v.get("engine_active")
-        if utilization is None:
-            utilization = v.get("gpu_util")
+        hostname = self.hostname
         return GpuSampleRow(
             ts=self.ts,
             gpu_uuid=self.gpu_uuid,
             mig_instance=self.mig_instance,
             gpu_index=self.gpu_index,
             gpu_model=self.gpu_model,
-            hostname=self.hostname,
-            resource_id=self.hostname if EC2_INSTANCE_ID.fullmatch(self.hostname) else "",
-            utilization=utilization,
-            memory_used_mib=v.get("memory_used_mib"),
-            power_w=v.get("power_w"),
+            hostname=hostname,
+            resource_id=hostname if _ec2_instance(hostname) else "",
+            utilization=util if engine is None else engine,
+            memory_used_mib=memory,
+            power_w=power,
             labels=self.labels,
             source_file=source_file,
             source_row=self.line,
         )
+
+
+_EC2 = {"": False}
+
+
+def _ec2_instance(hostname: str) -> bool:
+    found = _EC2.get(hostname)
+    if found is None:
+        if len(_EC2) >= SERIES_HELD:
+            _EC2.clear()
+        found = _EC2[hostname] = EC2_INSTANCE_ID.fullmatch(hostname) is not None
+    return found
 
 
 class Readings:
@@ -120,80 +201,142 @@ class Readings:
 
     Shared with costapp.ingest.prometheus. A file's readings are held until it ends, which is
     bounded by the scrape (a few hundred series), not by how long the log grows across files.
+    Rows share their series' labels dict (GpuSampleRow.labels): read it, never change it.
     """
 
     def __init__(self, file: str) -> None:
         self.file = file
-        self.by_key: dict[tuple[str, str, datetime], Reading] = {}
+        # instant -> (UUID, MIG instance) -> reading: a scrape's samples share their instant.
+        self.by_ts: dict[datetime, dict[tuple[str, str], Reading]] = {}
+        self.series_by_labels: dict[object, Series] = {}
+        self.entries: dict[object, tuple | None] = {}
+        self.scaled: dict[str, dict[str, Decimal | None]] = {}
+        self._ts: datetime | None = None
+        self._at_ts: dict[tuple[str, str], Reading] = {}
 
     def add(
         self,
         name: str,
         labels: dict[str, str],
-        value: Decimal,
+        value: str,
         ts: datetime,
         line: int,
         column: str | int = "",
+        key: object = None,
     ) -> None:
-        """Feed one sample; metrics that are neither measures nor GPU info are ignored."""
-        measure = MEASURES.get(name)
-        if measure is None and name not in NVIDIA_SMI_INFO:
-            return
+        """Feed one sample, its value as the exposition wrote it (prom_text.FLOAT); metrics
+        that are neither measures nor GPU info are ignored. `key` names the series when the
+        caller has a name for it (equal keys, equal name and labels): its entry is kept."""
+        entry = self.entries.get(key) if key is not None else None
+        if entry is None:
+            entry = self.entry(name, None, labels)
+            if key is not None:
+                if len(self.entries) >= SERIES_HELD:
+                    self.entries.clear()
+                self.entries[key] = entry
+        if entry is not IGNORED:
+            self.put(entry, value, ts, line, column)
+
+    def entry(self, name: str, block: str | None, labels: dict[str, str]) -> tuple | object:
+        """What a series (metric name and labels) feeds, worked out once per series:
+        (value slot or None for GPU info, Series or None when no label names the GPU,
+        converted values of the metric, name); IGNORED for any other metric. `block` is the
+        labels' text when the caller has it (prom_text.scan), a cheaper key than the labels."""
+        slot = SLOT_OF.get(name)
+        if slot is None and name not in NVIDIA_SMI_INFO:
+            return IGNORED
         uuid = labels.get("UUID") or labels.get("uuid") or ""
-        if not uuid:
+        series = None
+        if uuid:
+            # Not by name: each metric of a GPU shares its Series (Series ignores __name__).
+            key = (
+                block
+                if block is not None
+                else tuple(i for i in labels.items() if i[0] != "__name__")
+            )
+            series = self.series_by_labels.get(key)
+            if series is None:
+                if len(self.series_by_labels) >= SERIES_HELD:
+                    self.series_by_labels.clear()
+                series = self.series_by_labels[key] = Series(uuid, labels)
+        known = None
+        if slot is not None:
+            known = self.scaled.get(name)
+            if known is None:
+                known = self.scaled[name] = {}
+        return slot, series, known, name
+
+    def put(self, entry: tuple, value: str, ts: datetime, line: int, column: str | int) -> None:
+        """Feed one sample of a measure or GPU info series (`entry`, from entry())."""
+        slot, series, known, name = entry
+        if series is None:
             raise self._error(
                 f"{name} has no UUID label", line, column, "a UUID label naming the GPU"
             )
-        if not uuid.startswith(("GPU-", "MIG-")):
-            uuid = f"GPU-{uuid}"  # nvidia_gpu_exporter strips nvidia-smi's prefix
-        mig = labels.get("GPU_I_ID", "")
-        reading = self.by_key.get((uuid, mig, ts))
+        if ts is not self._ts:
+            self._ts = ts
+            self._at_ts = self.by_ts.get(ts) or self.by_ts.setdefault(ts, {})
+        reading = self._at_ts.get(series.device)
         if reading is None:
-            reading = self.by_key[(uuid, mig, ts)] = Reading(ts, uuid, mig, line)
-        self._describe(reading, labels, line, column)
-        if measure is None:
+            reading = self._at_ts[series.device] = Reading(ts, series, line)
+        if reading.series is not series:
+            reading.describe(series, lambda message, want: self._error(message, line, column, want))
+        if slot is None:
             return
-        key, factor = measure
+        scaled = known.get(value, _UNSEEN)
+        if scaled is _UNSEEN:
+            scaled = self._scaled(name, MEASURES[name], value, line, column)
+            if len(known) >= VALUES_HELD:
+                known.clear()
+            known[value] = scaled
+        if scaled is not None:  # NaN: no reading of this measure, unless another sample has one
+            reading.values[slot] = scaled
+
+    def _scaled(
+        self, name: str, measure: tuple[str, Decimal], text: str, line: int, column: str | int
+    ) -> Decimal | None:
+        field, factor = measure
+        value = Decimal(text)
         if value.is_nan():
-            reading.values.setdefault(key, None)
-            return
+            return None
         if not value.is_finite() or value < 0:
             raise self._error(f"{name} is {value}", line, column, "a number >= 0")
         scaled = value * factor
-        if key in ("engine_active", "gpu_util") and scaled > 1:
+        if field in ("engine_active", "gpu_util") and scaled > 1:
             raise self._error(
                 f"{name} is {value}, above 100%",
                 line,
                 column,
                 "a busy ratio in 0..1 (or percent in 0..100 for DCGM_FI_DEV_GPU_UTIL)",
             )
-        reading.values[key] = scaled
+        return scaled
 
     def _error(self, message: str, line: int, column: str | int, expected: str) -> ParseError:
         """An error located at a sample of this file, for the caller to raise."""
         return ParseError(message, file=self.file, line=line, column=column, expected=expected)
 
-    def _describe(self, reading: Reading, labels: dict[str, str], line: int, column) -> None:
-        index = labels.get("gpu") or labels.get("index")
-        if index and reading.gpu_index is None:
-            if not index.isdigit():
-                raise self._error(
-                    f"gpu label {index!r} is not a GPU index", line, column, "a whole number"
-                )
-            reading.gpu_index = int(index)
-        reading.gpu_model = reading.gpu_model or labels.get("modelName") or labels.get("name", "")
-        reading.hostname = reading.hostname or labels.get("Hostname", "")
-        if "name" in labels:
-            return  # nvidia_smi_gpu_info: its labels describe the device, not a workload
-        for key, value in labels.items():
-            if value and key not in IDENTITY_LABELS and key not in DEVICE_CONSTANTS:
-                reading.labels.setdefault(key, value)
-
     def rows(self) -> Iterator[GpuSampleRow]:
-        for reading in self.by_key.values():
-            row = reading.row(self.file)
-            if row is not None:
-                yield row
+        for at_ts in self.by_ts.values():
+            for reading in at_ts.values():
+                row = reading.row(self.file)
+                if row is not None:
+                    yield row
+
+    def current(self) -> tuple[datetime | None, dict[tuple[str, str], Reading]]:
+        """The instant put() last filled, and its readings by (UUID, MIG instance)."""
+        return self._ts, self._at_ts
+
+    def flush(self, keep: datetime) -> tuple[list[GpuSampleRow], list[datetime]]:
+        """The rows of every instant but `keep`, which are forgotten, and those instants."""
+        done = [ts for ts in self.by_ts if ts != keep]
+        rows = []
+        for ts in done:
+            for reading in self.by_ts.pop(ts).values():
+                row = reading.row(self.file)
+                if row is not None:
+                    rows.append(row)
+        self._ts = None
+        return rows, done
 
 
 def from_millis(millis: int | Decimal) -> datetime:
@@ -224,9 +367,25 @@ def parse(file: InputFile) -> Generator[GpuSampleRow, None, list[str]]:
             scrape_time[:] = [parse_datetime(rest.strip(), cell)]
 
     lines = numbered_lines(file, expected=EXPECTED)
-    for sample in prom_text.parse(lines, file.name, on_comment=on_comment):
-        if sample.timestamp is not None:
-            ts = from_millis(sample.timestamp)
+    times: dict[int, datetime] = {}  # per-sample timestamps repeat across a scrape's series
+    # Streaming (when the writer takes rows early): a new # SCRAPE_TIME ends the readings of
+    # earlier instants, which go to the writer then, so memory holds one scrape and the
+    # database writes while this parses. Should a later sample fall on a flushed instant (a
+    # scrape time repeated further down), a flushed reading would have merged it: ReadAgain.
+    streaming = STREAMING.get()
+    flushed: set[datetime] = set()
+    last: datetime | None = None
+    put = readings.put
+    at_ts_of, at_ts = readings.current()
+    for line_no, entry, value, millis in prom_text.scan(
+        lines, file.name, on_comment=on_comment, derive=readings.entry
+    ):
+        if millis is not None:
+            ts = times.get(millis)
+            if ts is None:
+                if len(times) >= SERIES_HELD:
+                    times.clear()
+                ts = times[millis] = from_millis(millis)
         elif scrape_time:
             ts = scrape_time[0]
         elif fallback is not None:
@@ -235,11 +394,33 @@ def parse(file: InputFile) -> Generator[GpuSampleRow, None, list[str]]:
             raise ParseError(
                 "the scrape has no time",
                 file=file.name,
-                line=sample.line_no,
+                line=line_no,
                 expected="per-sample timestamps, a '# SCRAPE_TIME <ISO 8601>' comment, "
                 "or a time in the file name such as _20261101T100000Z",
             )
-        readings.add(sample.name, sample.labels, sample.value, ts, sample.line_no)
+        if streaming and ts is not last:
+            if ts in flushed:
+                raise ReadAgain
+            if millis is None and last is not None and ts != last:
+                rows, done = readings.flush(keep=ts)
+                flushed.update(done)
+                yield from rows
+            last = ts
+        if entry is IGNORED:
+            continue
+        # Readings.put, inlined for the usual sample: a reading already begun by its series,
+        # a value seen before; anything else goes through put itself.
+        slot, series, known, _ = entry
+        if slot is not None and series is not None and ts is at_ts_of:
+            reading = at_ts.get(series.device)
+            if reading is not None and reading.series is series:
+                scaled = known.get(value, _UNSEEN)
+                if scaled is not _UNSEEN:
+                    if scaled is not None:
+                        reading.values[slot] = scaled
+                    continue
+        put(entry, value, ts, line_no, "")
+        at_ts_of, at_ts = readings.current()
     yield from readings.rows()
     if used_fallback:
         # Returned, not only logged: runs.ingest puts it on the IngestionRun, so whoever reads

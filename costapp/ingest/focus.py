@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from operator import itemgetter
 
+from . import hosted
 from .files import InputFile
 from .parsing import NULLS
 from .rows import CostLineRow
@@ -233,7 +234,7 @@ def to_row(record: Record, layout: Layout) -> CostLineRow:
     tags = layout.tags(record)
     if layout.allocated_tags:
         tags.update(_plain_tags(record, "AllocatedTags"))
-    return CostLineRow(
+    row = CostLineRow(
         **layout.texts(record),
         billing_period_start=period_start,
         billing_period_end=period_end,
@@ -251,6 +252,7 @@ def to_row(record: Record, layout: Layout) -> CostLineRow:
         source_file=record.file,
         source_row=record.line,
     )
+    return hosted.mark(row, hosted.focus_line(row, record.text))
 
 
 def charge_category(record: Record, column: str) -> str:

@@ -24,6 +24,8 @@ FORMATS: dict[str, str] = {
     "otel": "costapp.ingest.otel",
     "litellm": "costapp.ingest.litellm",
     "langfuse": "costapp.ingest.langfuse",
+    "openai": "costapp.ingest.openai_usage",
+    "anthropic": "costapp.ingest.anthropic_usage",
 }
 
 

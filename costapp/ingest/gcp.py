@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from . import hosted
 from .files import InputFile
 from .focus import calendar_month
 from .rows import CostLineRow
@@ -74,7 +75,7 @@ def to_row(record: Record) -> CostLineRow:
     period_start, period_end = _invoice_period(record, start)
     cost = record.decimal("cost", required=True)
     system_labels = record.mapping("system_labels")
-    return CostLineRow(
+    row = CostLineRow(
         provider=PROVIDER,
         billing_account_id=record.text("billing_account_id"),
         sub_account_id=record.text("project.id"),
@@ -101,6 +102,13 @@ def to_row(record: Record) -> CostLineRow:
         source_file=record.file,
         source_row=record.line,
     )
+    found = hosted.vertex(
+        service=row.service_name,
+        sku=row.charge_description,
+        quantity=row.consumed_quantity,
+        unit=row.consumed_unit,
+    )
+    return hosted.mark(row, found)
 
 
 def _charge_category(record: Record) -> str:

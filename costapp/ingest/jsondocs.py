@@ -53,9 +53,12 @@ DECIMAL_DECODER = json.JSONDecoder(
 loads = DECODER.decode  # json.loads, refusing a repeated key (DuplicateKey, a ValueError)
 
 
-def documents(file: InputFile, *, expected: str) -> Iterator[tuple[int, object]]:
+def documents(
+    file: InputFile, *, expected: str, decoder: json.JSONDecoder = DECODER
+) -> Iterator[tuple[int, object]]:
     """(line, document) pairs; malformed JSON or a repeated key is a ParseError with its line
-    and column (a repeated key's column is the key); an empty file is one too."""
+    and column (a repeated key's column is the key); an empty file is one too. DECIMAL_DECODER
+    as `decoder` keeps every number exact (money written as a JSON number)."""
     lines = numbered_lines(file, expected=expected or EMPTY_EXPECTED)
     head: list[str] = []
     for line_no, line in lines:
@@ -64,27 +67,29 @@ def documents(file: InputFile, *, expected: str) -> Iterator[tuple[int, object]]
             continue
         if not line.lstrip().startswith("["):
             try:
-                first = DECODER.decode(line)
+                first = decoder.decode(line)
             except json.JSONDecodeError:
                 break  # a document spread over lines: read it whole below
             except DuplicateKey as exc:
                 raise duplicate_key(exc, file.name, line_no, expected) from None
             yield line_no, first
-            yield from _json_lines(lines, file.name, expected)
+            yield from _json_lines(lines, file.name, expected, decoder)
             return
         break
     else:
         return  # nothing but blank lines
     text = "".join(head) + "".join(line for _, line in lines)
-    yield from _whole(text, file.name, expected)
+    yield from _whole(text, file.name, expected, decoder)
 
 
-def _json_lines(lines, name: str, expected: str) -> Iterator[tuple[int, object]]:
+def _json_lines(
+    lines, name: str, expected: str, decoder: json.JSONDecoder = DECODER
+) -> Iterator[tuple[int, object]]:
     for line_no, line in lines:
         if not line.strip():
             continue
         try:
-            yield line_no, DECODER.decode(line)
+            yield line_no, decoder.decode(line)
         except DuplicateKey as exc:
             raise duplicate_key(exc, name, line_no, f"one {expected} per line") from None
         except json.JSONDecodeError as exc:
@@ -97,7 +102,9 @@ def _json_lines(lines, name: str, expected: str) -> Iterator[tuple[int, object]]
             ) from None
 
 
-def _whole(text: str, name: str, expected: str) -> Iterator[tuple[int, object]]:
+def _whole(
+    text: str, name: str, expected: str, decoder: json.JSONDecoder = DECODER
+) -> Iterator[tuple[int, object]]:
     lines = _LineCounter(text)
     pos = _skip(text, 0)
     if text.startswith("[", pos):
@@ -106,7 +113,7 @@ def _whole(text: str, name: str, expected: str) -> Iterator[tuple[int, object]]:
             pos = pos + 1
         else:
             while True:
-                value, end = _decode(text, pos, name, expected)
+                value, end = _decode(text, pos, name, expected, decoder)
                 yield lines.at(pos), value
                 pos = _skip(text, end)
                 if text.startswith(",", pos):
@@ -120,7 +127,7 @@ def _whole(text: str, name: str, expected: str) -> Iterator[tuple[int, object]]:
             raise _error(text, _skip(text, pos), name, "text after the JSON array", expected)
         return
     while pos < len(text):
-        value, end = _decode(text, pos, name, expected)
+        value, end = _decode(text, pos, name, expected, decoder)
         yield lines.at(pos), value
         pos = _skip(text, end)
 
@@ -137,9 +144,11 @@ class _LineCounter:
         return self.line
 
 
-def _decode(text: str, pos: int, name: str, expected: str) -> tuple[object, int]:
+def _decode(
+    text: str, pos: int, name: str, expected: str, decoder: json.JSONDecoder = DECODER
+) -> tuple[object, int]:
     try:
-        value, end = DECODER.raw_decode(text, pos)
+        value, end = decoder.raw_decode(text, pos)
     except DuplicateKey as exc:
         # The document's first line: the decoder does not say where inside it the key was.
         line = text.count("\n", 0, pos) + 1

@@ -17,21 +17,30 @@ from decimal import Decimal
 
 from .errors import ParseError
 from .files import InputFile, numbered_lines
-from .jsondocs import DuplicateKey, duplicate_key, loads
+from .jsondocs import DECODER, DuplicateKey, duplicate_key, loads
 from .parsing import DATETIMES, Cell, parse_datetime, parse_decimal, parse_int, plain_decimal
 from .rows import RequestRow
 
 KIND = "requests"
 REQUIRED = ("timestamp", "request_id", "team", "model", "endpoint")
 EXPECTED = "one JSON object per line"
+JSON_WHITESPACE = " \t\n\r"  # what json.loads allows around a document
 
 
 def parse(file: InputFile) -> Iterator[RequestRow]:
+    scan = DECODER.scan_once
     for line_no, line in numbered_lines(file, expected=EXPECTED):
-        if not line.strip():
+        if not line or line.isspace():
             continue
+        # The usual line, `{...}\n`, straight to the decoder's C scanner; anything else (and
+        # anything it refuses) through loads, which decides and locates the error.
         try:
-            record = loads(line)
+            record, end = scan(line, 0) if line[0] == "{" else (None, -1)
+        except (StopIteration, ValueError):
+            end = -1
+        try:
+            if end < 0 or line[end:].strip(JSON_WHITESPACE):
+                record = loads(line)
         except DuplicateKey as exc:
             raise duplicate_key(exc, file.name, line_no, "a request record") from None
         except json.JSONDecodeError as exc:
@@ -55,15 +64,36 @@ def parse(file: InputFile) -> Iterator[RequestRow]:
 
 def record_to_row(record: dict, file: str, line: int) -> RequestRow:
     """One record of our schema to a row; shared with the push API, which uses index as line."""
-    for key in REQUIRED:
-        value = record.get(key)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            raise ParseError(
-                f"{key} is missing", file=file, line=line, column=key, expected=f"a non-empty {key}"
-            )
+    get = record.get
+    timestamp, request_id = get("timestamp"), get("request_id")
+    team, model, endpoint = get("team"), get("model"), get("endpoint")
+    if not (
+        type(timestamp) is str
+        and type(request_id) is str
+        and type(team) is str
+        and type(model) is str
+        and type(endpoint) is str
+        and timestamp.strip()
+        and request_id.strip()
+        and team.strip()
+        and model.strip()
+        and endpoint.strip()
+    ):  # str.strip returns the text itself when there is nothing to strip: no copy
+        for key in REQUIRED:
+            value = record.get(key)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                raise ParseError(
+                    f"{key} is missing",
+                    file=file,
+                    line=line,
+                    column=key,
+                    expected=f"a non-empty {key}",
+                )
+        timestamp, request_id = str(timestamp), str(request_id)
+        team, model, endpoint = str(team), str(model), str(endpoint)
 
-    cache_hit = record.get("cache_hit", False)
-    if not isinstance(cache_hit, bool):
+    cache_hit = get("cache_hit", False)
+    if cache_hit is not False and cache_hit is not True:
         raise ParseError(
             f"{cache_hit!r} is not a boolean",
             file=file,
@@ -71,32 +101,56 @@ def record_to_row(record: dict, file: str, line: int) -> RequestRow:
             column="cache_hit",
             expected="true or false",
         )
-    timestamp = str(record["timestamp"])
     ts = DATETIMES.get(timestamp)
     if ts is None:
         ts = parse_datetime(timestamp, Cell(file, line, "timestamp"))
-    gpu_seconds = record.get("gpu_seconds")
-    row = RequestRow(
+    input_tokens, output_tokens = get("input_tokens"), get("output_tokens")
+    latency_ms = get("latency_ms")
+    if type(input_tokens) is not int:
+        input_tokens = _count(record, "input_tokens", file, line)
+    if type(output_tokens) is not int:
+        output_tokens = _count(record, "output_tokens", file, line)
+    if type(latency_ms) is not int:
+        latency_ms = _count(record, "latency_ms", file, line)
+    gpu_seconds = get("gpu_seconds")
+    if gpu_seconds is not None:
+        known = SECONDS.get(gpu_seconds) if type(gpu_seconds) in (str, float) else None
+        if known is None:
+            known = _decimal(gpu_seconds, file, line)
+            if type(gpu_seconds) in (str, float):
+                if len(SECONDS) >= SECONDS_HELD:
+                    SECONDS.clear()
+                SECONDS[gpu_seconds] = known
+        gpu_seconds = known
+    if input_tokens < 0 or output_tokens < 0 or latency_ms < 0:
+        for key, value in zip(COUNTS, (input_tokens, output_tokens, latency_ms), strict=True):
+            if value < 0:
+                raise ParseError(
+                    f"{key} is negative", file=file, line=line, column=key, expected="a count >= 0"
+                )
+    resource_id = get("resource_id")
+    return RequestRow(
         ts=ts,
-        request_id=str(record["request_id"]),
-        team=str(record["team"]),
-        model=str(record["model"]),
-        endpoint=str(record["endpoint"]),
-        resource_id=str(record.get("resource_id") or ""),
-        input_tokens=_count(record, "input_tokens", file, line),
-        output_tokens=_count(record, "output_tokens", file, line),
-        latency_ms=_count(record, "latency_ms", file, line),
+        request_id=request_id,
+        team=team,
+        model=model,
+        endpoint=endpoint,
+        resource_id=resource_id if type(resource_id) is str else str(resource_id or ""),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        latency_ms=latency_ms,
         cache_hit=cache_hit,
-        gpu_seconds=None if gpu_seconds is None else _decimal(gpu_seconds, file, line),
+        gpu_seconds=gpu_seconds,
         source_file=file,
         source_row=line,
     )
-    for key in ("input_tokens", "output_tokens", "latency_ms"):
-        if getattr(row, key) < 0:
-            raise ParseError(
-                f"{key} is negative", file=file, line=line, column=key, expected="a count >= 0"
-            )
-    return row
+
+
+COUNTS = ("input_tokens", "output_tokens", "latency_ms")
+# GPU-seconds by their JSON value (text or float; never bool or int, which equal 1.0): a log
+# repeats a few hundred values. Bounded so memory stays flat.
+SECONDS: dict[str | float, Decimal] = {}
+SECONDS_HELD = 4096
 
 
 # The helpers below (and the DATETIMES look-up above) take the common case without building a

@@ -137,6 +137,15 @@ class CostLine(models.Model):
     # AllocatedResourceId by AllocatedMethodId; "" for an ordinary line.
     allocated_method_id = models.CharField(max_length=200, blank=True)
     allocated_resource_id = models.TextField(blank=True)
+    # Hosted models (Bedrock, Vertex AI, Azure OpenAI, OpenAI, Anthropic): the provider's model
+    # id as the bill names it, the token direction and the tokens the line bills, recognised by
+    # costapp.ingest.hosted; "" / NULL on every other line. A database default too, so writers
+    # that predate the columns still insert.
+    hosted_provider = models.CharField(max_length=50, blank=True, default="", db_default="")
+    hosted_model = models.CharField(max_length=200, blank=True, default="", db_default="")
+    # "input", "output", "cache_read", "cache_write", or "" (unknown, e.g. provisioned hours).
+    token_direction = models.CharField(max_length=16, blank=True, default="", db_default="")
+    token_count = models.BigIntegerField(null=True, blank=True)
     tags = models.JSONField(default=dict, blank=True)
     source_file = models.TextField()
     source_row = models.IntegerField()
@@ -194,7 +203,12 @@ class LoadedBill(models.Model):
 class GpuSample(models.Model):
     """One telemetry reading of one GPU (or MIG slice) at one instant."""
 
-    run = models.ForeignKey(IngestionRun, on_delete=models.CASCADE, related_name="gpu_samples")
+    # No database FK (db_constraint=False), as on SeenRequest: a deferred FK checks every row
+    # at commit, which cost as much as writing the readings (bench ingest). Only ingest()
+    # writes run_id, the run it has just created; deleting a run still cascades (Django).
+    run = models.ForeignKey(
+        IngestionRun, on_delete=models.CASCADE, related_name="gpu_samples", db_constraint=False
+    )
     ts = models.DateTimeField()
     gpu_uuid = models.CharField(max_length=100)
     mig_instance = models.CharField(max_length=20, blank=True)  # GPU_I_ID; "" for a whole GPU
@@ -244,10 +258,20 @@ class UsageRollup(models.Model):
 
 
 class SeenRequest(models.Model):
-    """Request ids already counted, so a retried push or an overlapping log never counts twice."""
+    """Request ids already counted, so a retried push or an overlapping log never counts twice.
+
+    Partitioned by month of `hour`, like CostLine, GpuSample and UsageRollup (migration 0013,
+    costapp/core/partitions.py): the table's primary key is (request_id, hour), and the
+    (id, key) pair on the others; Django's pk stays the single field.
+    """
 
     request_id = models.CharField(max_length=200, primary_key=True)
-    run = models.ForeignKey(IngestionRun, on_delete=models.CASCADE, related_name="+")
+    # No database FK (db_constraint=False): a deferred FK checks every id at commit, which cost
+    # as much as writing the ids (bench ingest). Only ingest() writes run_id, the run it has
+    # just created; deleting a run still cascades (Django), and so does retention's prune.
+    run = models.ForeignKey(
+        IngestionRun, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     # The request's hour; ids older than REQUEST_ID_RETENTION_DAYS are pruned by it
     # (costapp/ingest/retention.py). A BRIN index, not a B-tree: every pushed request pays for
     # each index on insert, and BRIN costs next to nothing. For the same reason migration 0004

@@ -6,6 +6,12 @@ comments are handed to an optional callback, which is how costapp.ingest.dcgm re
 `# SCRAPE_TIME` convention. Anything malformed is a ParseError naming the line and the 1-based
 column where reading stopped. Values are Decimals (NaN and +/-Inf allowed, as the format allows);
 the optional timestamp is an int of milliseconds since the epoch.
+
+Speed: `scan` is what the telemetry readers use. A scrape repeats each series' label block on
+every scrape and most values too, so a line of the usual shape (`name{labels} value [ms]`,
+single spaces) is cut with str.rpartition / str.find, and its `name{labels}` start is parsed
+once and then looked up by its text. Any other line - and any line the short cut is unsure of - goes through the strict
+reader below, which decides what it holds or where it is wrong; both give the same samples.
 """
 
 from __future__ import annotations
@@ -42,15 +48,88 @@ def parse(
     on_comment: Callable[[int, str], None] | None = None,
 ) -> Iterator[Sample]:
     """Samples from numbered lines (as costapp.ingest.files.numbered_lines gives them)."""
+    for line_no, (name, _, labels), value, timestamp in scan(lines, file, on_comment=on_comment):
+        yield Sample(line_no, name, dict(labels), Decimal(value), timestamp)
+
+
+# Bounds on the look-up tables of scan: a scrape has a few hundred series and a few thousand
+# distinct values; a table that fills up is emptied, so memory stays flat on any input.
+LABEL_BLOCKS_HELD = 4096
+VALUES_HELD = 65536
+
+
+def _as_is(name: str, block: str, labels: dict[str, str]) -> tuple[str, str, dict[str, str]]:
+    return name, block, labels
+
+
+def scan(
+    lines: Iterable[tuple[int, str]],
+    file: str,
+    *,
+    on_comment: Callable[[int, str], None] | None = None,
+    derive: Callable[[str, str, dict[str, str]], object] = _as_is,
+) -> Iterator[tuple[int, object, str, int | None]]:
+    """(line_no, head, value text, timestamp) per sample line, where head is what
+    `derive(name, label block, labels)` makes of the line's start (by default that triple).
+
+    A head is derived once per distinct line start and reused for every line that starts
+    alike (a scrape repeats each series on every scrape), so the caller can hang on it what it
+    works out from the labels. The label block is the text from `{` to `}` ("" without
+    labels): equal blocks give equal labels. The labels dict is shared between the samples
+    of one block: read it, never change it. The value text is one the format allows (FLOAT),
+    for the caller to convert as it needs."""
     reader = _Reader(file, on_comment)
+    # "name{labels}" -> derived head, for line starts the strict reader accepted.
+    heads: dict[str, object] = {}
+    values: set[str] = set()
+    float_match = FLOAT.fullmatch
     for line_no, raw in lines:
         line = raw.rstrip("\r\n")
-        if not line.strip():
+        # The commonest line of all: a known start, one space, a value seen before. (A start is
+        # only known once the strict reader accepted it, which no comment or blank line is.)
+        head, _, value = line.rpartition(" ")
+        known = heads.get(head)
+        if known is not None and value in values:
+            yield line_no, known, value, None
             continue
-        if line.lstrip(" \t").startswith("#"):
-            reader.comment(line_no, line)
+        if line[:1] in _BLANK_COMMENT_OR_NOTHING:
+            if sample := reader.line(line_no, line, derive):
+                yield sample
             continue
-        yield reader.sample(line_no, line)
+        # The usual shape: name{labels} value [timestamp], one space apart.
+        close = line.rfind("}") + 1 or line.find(" ")
+        if close <= 0:
+            close = len(line)
+        known = heads.get(line[:close])
+        if known is None:
+            parts = reader.head(line[:close])
+            if parts is None:
+                if sample := reader.line(line_no, line, derive):
+                    yield sample
+                continue
+            if len(heads) >= LABEL_BLOCKS_HELD:
+                heads.clear()
+            known = heads[line[:close]] = derive(*parts)
+        rest = line[close:]
+        space = rest.find(" ", 1)
+        if space < 0:
+            value, timestamp = rest[1:], None
+        else:
+            value, stamp = rest[1:space], rest[space + 1 :]
+            timestamp = int(stamp) if TIMESTAMP.fullmatch(stamp) else _BAD
+        if rest[:1] != " " or timestamp is _BAD or (value not in values and not float_match(value)):
+            if sample := reader.line(line_no, line, derive):
+                yield sample
+            continue
+        if value not in values:
+            if len(values) >= VALUES_HELD:
+                values.clear()
+            values.add(value)
+        yield line_no, known, value, timestamp
+
+
+_BAD = object()
+_BLANK_COMMENT_OR_NOTHING = frozenset({"", " ", "\t", "#"})
 
 
 class _Reader:
@@ -91,7 +170,39 @@ class _Reader:
                 )
             self.typed.add(name)
 
-    def sample(self, line_no: int, line: str) -> Sample:
+    def head(self, head: str) -> tuple[str, str, dict[str, str]] | None:
+        """(name, label block, labels) of a sample line's start `name{labels}` (or `name`),
+        or None when it does not read as exactly that (the caller then reads the whole line
+        strictly, for its error). Noting the name as sampled keeps TYPE's order check."""
+        brace = head.find("{")
+        name, block = (head, "") if brace < 0 else (head[:brace], head[brace:])
+        if not METRIC_NAME.fullmatch(name):
+            return None
+        labels: dict[str, str] = {}
+        if block:
+            try:
+                labels, end = self.labels(0, block, 1)
+            except ParseError:
+                return None
+            if end != len(block):
+                return None
+        self.sampled.add(name)
+        return name, block, labels
+
+    def line(self, line_no: int, line: str, derive: Callable) -> tuple | None:
+        """A line read strictly: None for a blank line or a comment (handled), else its sample
+        as scan yields it, or the ParseError locating what is wrong. Its label block is written
+        the one way a block reads as these labels."""
+        if not line.strip():
+            return None
+        if line.lstrip(" \t").startswith("#"):
+            self.comment(line_no, line)
+            return None
+        name, labels, value, timestamp = self.sample(line_no, line)
+        block = "{" + ",".join(f'{k}="{_escaped(v)}"' for k, v in labels.items()) + "}"
+        return line_no, derive(name, block if labels else "", labels), value, timestamp
+
+    def sample(self, line_no: int, line: str) -> tuple[str, dict[str, str], str, int | None]:
         pos = BLANKS.match(line).end()
         match = METRIC_NAME.match(line, pos)
         if not match:
@@ -107,7 +218,7 @@ class _Reader:
         match = FLOAT.match(line, after)
         if not match or (match.end() < len(line) and line[match.end()] not in " \t"):
             raise self.error("the value is not a number", line_no, after, "a float, NaN or +Inf")
-        value = Decimal(match.group())
+        value = match.group()
         pos = BLANKS.match(line, match.end()).end()
         timestamp = None
         if pos < len(line):
@@ -121,7 +232,7 @@ class _Reader:
             if pos < len(line):
                 raise self.error("unexpected text after the timestamp", line_no, pos)
         self.sampled.add(name)
-        return Sample(line_no, name, labels, value, timestamp)
+        return name, labels, value, timestamp
 
     def labels(self, line_no: int, line: str, pos: int) -> tuple[dict[str, str], int]:
         labels: dict[str, str] = {}
@@ -165,3 +276,7 @@ class _Reader:
             out.append(char)
             pos += 1
         raise self.error("the label value is not closed", line_no, pos, 'a closing "')
+
+
+def _escaped(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

@@ -24,8 +24,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from .dcgm import Readings, from_millis
-from .errors import Where
+from .dcgm import IGNORED, SERIES_HELD, VALUES_HELD, Readings, from_millis
+from .errors import ParseError, Where
 from .files import InputFile
 from .jsondocs import documents
 from .prom_text import FLOAT
@@ -63,6 +63,10 @@ def _rows(
 ) -> Iterator[GpuSampleRow]:
     readings = Readings(source_name)
     anchors: list[datetime] = []
+    # A range query's grid repeats its instants and values across every series: each is
+    # converted once. Bounded like Readings' tables.
+    times: dict[int | float, datetime] = {}
+    values: set[str] = set()
     for index, (line, response) in enumerate(responses):
         hint = metric_names[index] if metric_names else None
         where = Where(source_name, line, EXPECTED)
@@ -79,17 +83,39 @@ def _rows(
                 )
             labels = workload_labels(metric)
             if result_type == "vector":
-                points = [(series.get("value"), f"{path}.value")]
+                points, point_path = [series.get("value")], f"{path}.value"
             else:
-                values = series.get("values")
-                if not isinstance(values, list):
+                points = series.get("values")
+                if not isinstance(points, list):
                     raise where.error("a matrix series needs a values list", f"{path}.values")
-                points = [(point, f"{path}.values[{i}]") for i, point in enumerate(values)]
-            for point, point_path in points:
-                ts, value = _point(point, where, point_path)
+                point_path = ""
+            entry = readings.entry(name, None, labels)  # what this series feeds, once
+            for i, point in enumerate(points):
+                # The usual point, [seconds, "value"] with both seen before, costs two look-ups;
+                # anything else is read (and located when wrong) by _point.
+                ts = value = None
+                if type(point) is list and len(point) == 2:
+                    raw_ts, value = point
+                    if type(raw_ts) is float or type(raw_ts) is int:
+                        ts = times.get(raw_ts)
+                if ts is None or type(value) is not str or value not in values:
+                    ts, value = _point(point, where, point_path or f"{path}.values[{i}]")
+                    if len(times) >= SERIES_HELD:
+                        times.clear()
+                    if len(values) >= VALUES_HELD:
+                        values.clear()
+                    times[point[0]] = ts
+                    values.add(value)
                 if result_type == "vector":
                     ts = _snap(ts, anchors)
-                readings.add(name, labels, value, ts, line, point_path)
+                if entry is IGNORED:
+                    continue
+                try:
+                    readings.put(entry, value, ts, line, "")
+                except ParseError as exc:  # located here: most points never need their path
+                    raise where.error(
+                        exc.message, point_path or f"{path}.values[{i}]", exc.expected
+                    ) from None
     yield from readings.rows()
 
 
@@ -129,7 +155,8 @@ def _result(response: object, where: Where) -> tuple[str, list]:
     return result_type, result
 
 
-def _point(point: object, where: Where, path: str) -> tuple[datetime, Decimal]:
+def _point(point: object, where: Where, path: str) -> tuple[datetime, str]:
+    """The point's instant and its value's text (a number FLOAT allows)."""
     if not (isinstance(point, list) and len(point) == 2):
         raise where.error('a sample must be [timestamp, "value"]', path)
     raw_ts, raw_value = point
@@ -139,7 +166,7 @@ def _point(point: object, where: Where, path: str) -> tuple[datetime, Decimal]:
         raise where.error(f"{raw_value!r} is not a number", f"{path}[1]")
     # repr keeps the millisecond digits Prometheus wrote, without binary float noise.
     millis = (Decimal(repr(raw_ts)) * 1000).to_integral_value()
-    return from_millis(millis), Decimal(raw_value)
+    return from_millis(millis), raw_value
 
 
 def _snap(ts: datetime, anchors: list[datetime]) -> datetime:

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
 Kind = Literal["billing", "telemetry", "requests"]
+
+# Set while a writer that can take rows before a file ends consumes them (store.py's fast
+# path): a parser may then yield rows early, and raise ReadAgain should a later line revise
+# one it has yielded. Off by default, so any other reader gets every row in its final form.
+STREAMING: ContextVar[bool] = ContextVar("ingest_streaming", default=False)
+
+
+class ReadAgain(Exception):
+    """A parser streamed rows (STREAMING) and a later line would change one of them: the writer
+    undoes what it wrote and reads the delivery again with STREAMING off."""
 
 
 @dataclass(slots=True)
@@ -42,6 +53,11 @@ class CostLineRow:
     invoice_id: str | None = None
     allocated_method_id: str = ""
     allocated_resource_id: str = ""
+    # A hosted model's tokens (costapp.ingest.hosted); "" / None on every other line.
+    hosted_provider: str = ""
+    hosted_model: str = ""
+    token_direction: str = ""
+    token_count: int | None = None
     tags: dict = field(default_factory=dict)
 
 

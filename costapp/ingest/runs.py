@@ -120,8 +120,17 @@ def ingest(
         else:
             writer = WRITERS[module.KIND]
             kwargs = {"stream": stream, "fmt": fmt} if module.KIND == "billing" else {"fmt": fmt}
+            parsed: list[str] = []
+            if module.KIND != "billing":
+
+                def replay() -> Iterator:
+                    # The writers' fast path may read the delivery again (store.py): the
+                    # parsers' warnings are then those of the second reading.
+                    parsed.clear()
+                    return _rows(parse or module.parse, files, parsed)
+
+                kwargs["replay"] = replay
             with transaction.atomic():
-                parsed: list[str] = []
                 stats = writer(_rows(parse or module.parse, files, parsed), run.pk, **kwargs)
             run.rows_read = stats.rows_read
             run.rows_stored = stats.rows_stored

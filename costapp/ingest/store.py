@@ -12,16 +12,18 @@ Before any of that, every row is checked against the named limits (costapp/inges
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context
 from operator import attrgetter
 
-from django.db import connection
+import psycopg
+from django.db import IntegrityError, connection, transaction
 
 from .checks import RowChecks
 from .errors import ParseError
-from .rows import CostLineRow, GpuSampleRow, RequestRow
+from .rows import STREAMING, CostLineRow, GpuSampleRow, ReadAgain, RequestRow
 
 COST_COLUMNS = [
     "provider",
@@ -52,6 +54,10 @@ COST_COLUMNS = [
     "invoice_id",
     "allocated_method_id",
     "allocated_resource_id",
+    "hosted_provider",
+    "hosted_model",
+    "token_direction",
+    "token_count",
     "tags",
     "source_file",
     "source_row",
@@ -120,6 +126,68 @@ def _copy(cursor, table: str, columns: list[str], records: Iterable[tuple]) -> N
     with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for record in records:
             copy.write_row(record)
+
+
+# --- COPY text written by hand: the writers' hot loops format a row in one f-string ---
+
+NULL = "\\N"
+BATCH = 2000  # rows per COPY write
+HELD = 4096  # entries per look-up table; a full one is emptied, so memory stays flat
+# Raised when a row breaks a unique key of the table COPY writes to: the fast paths' signal
+# to take the staged path (psycopg's own error from COPY, Django's from execute).
+_KEY_TAKEN = (psycopg.errors.UniqueViolation, IntegrityError)
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: str) -> str:
+    """A text value as COPY's text format writes it (NUL never gets here: checks.py)."""
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_COPY_ESCAPES)
+    return value
+
+
+class _Texts:
+    """Escaped texts by value, for a column that repeats a few values (a file name)."""
+
+    def __init__(self) -> None:
+        self.known: dict[str, str] = {}
+
+    def __call__(self, value: str) -> str:
+        text = self.known.get(value)
+        if text is None:
+            if len(self.known) >= HELD:
+                self.known.clear()
+            text = self.known[value] = _copy_text(value)
+        return text
+
+
+class _JsonTexts:
+    """A dict as the JSON text stored (checked by RowChecks.json), escaped for COPY; by
+    content, since readings of one series carry equal labels."""
+
+    def __init__(self, checks: RowChecks, field: str) -> None:
+        self.checks, self.field = checks, field
+        self.known: dict[tuple, str] = {}
+
+    def __call__(self, row, value: dict) -> str:
+        try:
+            key = tuple(value.items())
+            text = self.known.get(key)
+        except TypeError:  # an unhashable value: no look-up
+            return _copy_text(self.checks.json(row, self.field, value))
+        if text is None:
+            if len(self.known) >= HELD:
+                self.known.clear()
+            text = self.known[key] = _copy_text(self.checks.json(row, self.field, value))
+        return text
+
+
+def _replayable(rows: Iterable, replay: Callable[[], Iterable] | None) -> Callable | None:
+    """How to read the rows again for the staged path: `replay`, or the rows themselves when
+    they are a collection rather than a one-pass iterator; None when there is no way."""
+    if replay is None and not isinstance(rows, Iterator):
+        return lambda: rows
+    return replay
 
 
 def store_cost_lines(
@@ -207,7 +275,93 @@ def _bills_held_elsewhere(cursor, run_id: int) -> list[str]:
     return warnings
 
 
-def store_gpu_samples(rows: Iterable[GpuSampleRow], run_id: int, fmt: str = "") -> StoreStats:
+def store_gpu_samples(
+    rows: Iterable[GpuSampleRow],
+    run_id: int,
+    fmt: str = "",
+    *,
+    replay: Callable[[], Iterable[GpuSampleRow]] | None = None,
+) -> StoreStats:
+    """Store readings; one per (GPU, slice, instant), a re-sent one overwriting.
+
+    Fast path: the rows go by COPY straight into the table, which overlaps the database's work
+    with the parsing, inside a savepoint. A reading the table (or the delivery) already holds
+    breaks its unique key: the savepoint is undone and `replay()` (the same rows again) goes
+    the staged way, which overwrites. Without a way to replay the rows, staged only."""
+    replay = _replayable(rows, replay)
+    if replay is not None:
+        streaming = STREAMING.set(True)  # parsers may hand over rows before a file ends
+        try:
+            with transaction.atomic():
+                return _copy_gpu_samples(rows, run_id, fmt)
+        except (*_KEY_TAKEN, ReadAgain):
+            rows = replay()
+        finally:
+            STREAMING.reset(streaming)
+    return _stage_gpu_samples(rows, run_id, fmt)
+
+
+def _copy_gpu_samples(rows: Iterable[GpuSampleRow], run_id: int, fmt: str) -> StoreStats:
+    stats = StoreStats()
+    checks = RowChecks(fmt)
+    first = last = None
+    times: dict[datetime, str] = {}
+    heads: dict[tuple, tuple[str, str]] = {}
+    labels_text = _JsonTexts(checks, "labels")
+    files = _Texts()
+    run = f"{run_id}\t"
+    lines: list[str] = []
+    n = 0
+    statement = f"COPY ingest_gpusample (run_id, {', '.join(SAMPLE_COLUMNS)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            n += 1
+            key = (row.gpu_uuid, row.mig_instance, row.gpu_index, row.gpu_model, row.hostname)
+            head = heads.get(key)
+            if head is not None and row.resource_id != head[1]:
+                head = None
+            checks.gpu_sample(row, device_checked=head is not None)
+            ts = row.ts
+            when = times.get(ts)
+            if when is None:
+                if len(times) >= HELD:
+                    times.clear()
+                when = times[ts] = f"{ts.isoformat()}\t"
+                if first is None or ts < first:
+                    first = ts
+                if last is None or ts > last:
+                    last = ts
+            if head is None:
+                if len(heads) >= HELD:
+                    heads.clear()
+                head = heads[key] = (_sample_head(row), row.resource_id)
+            u, m, p = row.utilization, row.memory_used_mib, row.power_w
+            lines.append(
+                f"{run}{when}{head[0]}"
+                f"{NULL if u is None else u}\t{NULL if m is None else m}\t"
+                f"{NULL if p is None else p}\t{labels_text(row, row.labels)}\t"
+                f"{files(row.source_file)}\t{row.source_row}\n"
+            )
+            if len(lines) >= BATCH:
+                copy.write("".join(lines))
+                lines.clear()
+        if lines:
+            copy.write("".join(lines))
+    stats.rows_read = stats.rows_stored = n
+    if first is not None:
+        stats.seen(first, last)
+    return stats
+
+
+def _sample_head(row: GpuSampleRow) -> str:
+    """The columns from gpu_uuid to resource_id, as COPY text, with the tab after them."""
+    index = NULL if row.gpu_index is None else str(row.gpu_index)
+    uuid, mig = _copy_text(row.gpu_uuid), _copy_text(row.mig_instance)
+    model, host = _copy_text(row.gpu_model), _copy_text(row.hostname)
+    return f"{uuid}\t{mig}\t{index}\t{model}\t{host}\t{_copy_text(row.resource_id)}\t"
+
+
+def _stage_gpu_samples(rows: Iterable[GpuSampleRow], run_id: int, fmt: str) -> StoreStats:
     stats = StoreStats()
     checks = RowChecks(fmt)
     labels = SAMPLE_COLUMNS.index("labels")
@@ -268,7 +422,112 @@ def _raise_on_duplicate(cursor) -> None:
         )
 
 
-def store_requests(rows: Iterable[RequestRow], run_id: int, fmt: str = "") -> StoreStats:
+def store_requests(
+    rows: Iterable[RequestRow],
+    run_id: int,
+    fmt: str = "",
+    *,
+    replay: Callable[[], Iterable[RequestRow]] | None = None,
+) -> StoreStats:
+    """Count each request id once, ever, and add the requests to the hourly rollups.
+
+    Fast path, when every id is new (the usual delivery): the ids go by COPY straight into
+    ingest_seenrequest, overlapping the database's work with the parsing, while the rollups
+    are summed here (exactly: integers, and Decimal sums at unlimited precision), one row per
+    key as the staged path writes, all inside a savepoint. An id already counted (or repeated
+    in the delivery, or being counted by a concurrent push) breaks the table's key: the
+    savepoint is undone and `replay()` (the same rows again) goes the staged way, which skips
+    counted ids and locates a repeat. So does a delivery with more than GROUPS_HELD rollup
+    keys, to keep memory bounded. Without a way to replay the rows, staged only."""
+    replay = _replayable(rows, replay)
+    if replay is not None:
+        try:
+            with transaction.atomic():
+                return _copy_requests(rows, run_id, fmt)
+        except (*_KEY_TAKEN, _TooManyKeys):
+            rows = replay()
+    return _stage_requests(rows, run_id, fmt)
+
+
+GROUPS_HELD = 100_000  # rollup keys summed in memory by the fast path (about 40 MB)
+EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)  # sums that never round
+ROLLUP_COLUMNS = (
+    "run_id, hour, team, model, endpoint, resource_id, requests, input_tokens, output_tokens,"
+    " gpu_seconds, cache_hits, latency_ms_sum"
+)
+
+
+class _TooManyKeys(Exception):
+    """The fast path would hold more rollup keys than GROUPS_HELD."""
+
+
+def _copy_requests(rows: Iterable[RequestRow], run_id: int, fmt: str) -> StoreStats:
+    stats = StoreStats()
+    checks = RowChecks(fmt)
+    first = last = None
+    # ts -> (its hour, the COPY text after the id); a log repeats a second's time many times.
+    hours: dict[datetime, tuple[datetime, str]] = {}
+    suffixes: dict[datetime, str] = {}
+    # (hour, team, model, endpoint, resource) -> [requests, input, output, gpu_s, cache, ms]
+    groups: dict[tuple, list] = {}
+    add = EXACT.add
+    lines: list[str] = []
+    n = 0
+    statement = "COPY ingest_seenrequest (request_id, run_id, hour) FROM STDIN"
+    with connection.cursor() as cursor:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                n += 1
+                checks.request(row)
+                ts = row.ts
+                known = hours.get(ts)
+                if known is None:
+                    if len(hours) >= HELD:
+                        hours.clear()
+                    # date_trunc('hour', ts) in the session's time zone, UTC (the staged path).
+                    utc = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+                    hour = utc.replace(minute=0, second=0, microsecond=0)
+                    suffix = suffixes.get(hour)  # real logs: a distinct ts a line, few hours
+                    if suffix is None:
+                        if len(suffixes) >= HELD:
+                            suffixes.clear()
+                        suffix = suffixes[hour] = f"\t{run_id}\t{hour.isoformat()}\n"
+                    known = hours[ts] = (hour, suffix)
+                    if first is None or ts < first:
+                        first = ts
+                    if last is None or ts > last:
+                        last = ts
+                key = (known[0], row.team, row.model, row.endpoint, row.resource_id)
+                sums = groups.get(key)
+                if sums is None:
+                    if len(groups) >= GROUPS_HELD:
+                        raise _TooManyKeys
+                    sums = groups[key] = [0, 0, 0, None, 0, 0]
+                sums[0] += 1
+                sums[1] += row.input_tokens
+                sums[2] += row.output_tokens
+                seconds = row.gpu_seconds
+                if seconds is not None:
+                    sums[3] = seconds if sums[3] is None else add(sums[3], seconds)
+                if row.cache_hit:
+                    sums[4] += 1
+                sums[5] += row.latency_ms
+                lines.append(_copy_text(row.request_id) + known[1])
+                if len(lines) >= BATCH:
+                    copy.write("".join(lines))
+                    lines.clear()
+            if lines:
+                copy.write("".join(lines))
+        with cursor.copy(f"COPY ingest_usagerollup ({ROLLUP_COLUMNS}) FROM STDIN") as copy:
+            for (hour, team, model, endpoint, resource), sums in groups.items():
+                copy.write_row((run_id, hour, team, model, endpoint, resource, *sums))
+    stats.rows_read = stats.rows_stored = n
+    if first is not None:
+        stats.seen(first, last)
+    return stats
+
+
+def _stage_requests(rows: Iterable[RequestRow], run_id: int, fmt: str) -> StoreStats:
     stats = StoreStats()
     checks = RowChecks(fmt)
 
@@ -295,7 +554,8 @@ def store_requests(rows: Iterable[RequestRow], run_id: int, fmt: str = "") -> St
         cursor.execute(
             "INSERT INTO ingest_seenrequest (request_id, run_id, hour)"
             " SELECT request_id, %s, date_trunc('hour', ts) FROM _stage_request"
-            " ON CONFLICT (request_id) DO NOTHING",
+            # (request_id, hour): the partitioned table's key (costapp/ingest/retention.py).
+            " ON CONFLICT (request_id, hour) DO NOTHING",
             [run_id],
         )
         stats.rows_stored = fresh = cursor.rowcount

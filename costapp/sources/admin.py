@@ -11,7 +11,7 @@ from costapp.core.admin import ReadOnlyAdmin
 from costapp.ingest.formats import FORMATS
 from costapp.ingest.models import IngestionRun
 
-from . import bigquery, exporter, prometheus, push
+from . import bigquery, exporter, prometheus, provider_api, push
 from .credentials import invalid_names
 from .models import GpuPrice, Source
 from .push import issue_token
@@ -60,6 +60,9 @@ class SourceForm(forms.ModelForm):
         if required and fmt and fmt != required:
             label = Source.Location(kind).label
             self.add_error("format", f"a source of kind {label!r} delivers {required!r}")
+        if kind == Source.Location.API and fmt and fmt not in provider_api.FORMATS:
+            known = " or ".join(provider_api.FORMATS)
+            self.add_error("format", f"a provider API source delivers {known}")
         return cleaned
 
 

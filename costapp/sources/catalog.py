@@ -2,13 +2,16 @@
 
 Compute Engine's GPU SKUs ("Nvidia Tesla A100 GPU running in Americas", "Nvidia L4 GPU attached
 to Spot Preemptible VMs ...") become GpuPrice rows, one per SKU and region: the on-demand (and
-spot, commitment) price of one GPU-hour, which what-if compares against what was billed.
+spot, commitment) price of one GPU-hour, which what-if compares against what was billed. The
+same refresh writes the Google rows of the what-if price table (whole instances: GPUs + vCPUs +
+memory, see costapp.whatif.catalog_prices), in the same transaction.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
@@ -16,9 +19,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from costapp.ingest.errors import IngestError
+from costapp.whatif import catalog_prices
 
 from .bigquery import google_faults
 from .models import GpuPrice
+
+log = logging.getLogger(__name__)
 
 PROVIDER = "Google Cloud"
 COMPUTE_ENGINE = "Compute Engine"
@@ -64,6 +70,19 @@ def is_gpu(sku) -> bool:
 
 
 def gpu_skus(client, currency: str = "USD") -> Iterator[SkuPrice]:
+    return priced_skus(client, is_gpu, currency)
+
+
+def is_wanted(sku) -> bool:
+    """A GPU SKU, or a vCPU/memory SKU the what-if table's Google machine types are made of."""
+    return is_gpu(sku) or catalog_prices.is_machine_sku(sku.description)
+
+
+def priced_skus(
+    client, keep: Callable[[object], bool], currency: str = "USD"
+) -> Iterator[SkuPrice]:
+    """The Compute Engine SKUs `keep` accepts, one SkuPrice per region, at their first paid
+    tier."""
     with google_faults("Cloud Billing Catalog"):
         service = next(
             (s for s in client.list_services() if s.display_name == COMPUTE_ENGINE), None
@@ -71,7 +90,7 @@ def gpu_skus(client, currency: str = "USD") -> Iterator[SkuPrice]:
         if service is None:
             raise IngestError(f"the billing catalog lists no {COMPUTE_ENGINE} service")
         for sku in client.list_skus(request={"parent": service.name, "currency_code": currency}):
-            if not is_gpu(sku) or not sku.pricing_info:
+            if not keep(sku) or not sku.pricing_info:
                 continue
             expression = sku.pricing_info[0].pricing_expression
             rates = [r for r in expression.tiered_rates if r.unit_price.units or r.unit_price.nanos]
@@ -91,12 +110,15 @@ def gpu_skus(client, currency: str = "USD") -> Iterator[SkuPrice]:
 
 
 def refresh_gpu_prices(client=None, currency: str = "USD") -> int:
-    """Fetch every GPU SKU's price and upsert it; returns how many (SKU, region) prices."""
+    """Fetch every GPU SKU's price and upsert it, and refresh the what-if table's Google rows
+    from the same answer; returns how many (SKU, region) GPU prices."""
     client = client or catalog_client()
     fetched_at = timezone.now()
+    skus = list(priced_skus(client, is_wanted, currency))
     prices = [
         GpuPrice(provider=PROVIDER, fetched_at=fetched_at, **asdict(p))
-        for p in gpu_skus(client, currency)
+        for p in skus
+        if not catalog_prices.is_machine_sku(p.description)
     ]
     with transaction.atomic():
         GpuPrice.objects.bulk_create(
@@ -112,4 +134,8 @@ def refresh_gpu_prices(client=None, currency: str = "USD") -> int:
                 "fetched_at",
             ],
         )
+        whatif = catalog_prices.refresh_google_prices(skus, fetched_at.date(), currency)
+    log.info("what-if Google prices: %d updated, %d created, %d kept as edited by hand, "
+             "%d not priced by the catalog", len(whatif.updated), len(whatif.created),
+             len(whatif.kept_manual), len(whatif.skipped))  # fmt: skip
     return len(prices)

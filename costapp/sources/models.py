@@ -16,6 +16,7 @@ class Source(models.Model):
         BIGQUERY = "bigquery", "BigQuery table"
         PROMETHEUS = "prometheus", "Prometheus HTTP API"
         EXPORTER = "exporter", "DCGM exporter /metrics (scraped)"
+        API = "api", "Provider usage/cost API (OpenAI, Anthropic)"
         PUSH = "push", "Pushed over HTTP"
 
     name = models.CharField(max_length=200, unique=True)

@@ -37,6 +37,7 @@ READERS = {
     Source.Location.BIGQUERY: "costapp.sources.bigquery",
     Source.Location.PROMETHEUS: "costapp.sources.prometheus",
     Source.Location.EXPORTER: "costapp.sources.exporter",
+    Source.Location.API: "costapp.sources.provider_api",
 }
 # pg advisory lock namespace ("IL" + "src"): one poll of a source at a time, across workers.
 LOCK_NAMESPACE = 0x494C5352

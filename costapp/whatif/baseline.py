@@ -179,11 +179,12 @@ GROUP BY 1, 2
 ORDER BY 1, 2
 """
 
+# The GPU type each allocation was computed with (the inventory version in force at its hour).
 _GPU_TYPES = """
-SELECT DISTINCT r.gpu_type
-FROM attribution_allocation a JOIN ingest_gpuresource r ON r.resource_id = a.resource_id
+SELECT DISTINCT a.gpu_type
+FROM attribution_allocation a
 WHERE a.hour >= %s AND a.hour < %s AND a.currency = %s AND a.kind <> 'shared'
-      AND r.gpu_type <> ''{where}
+      AND a.gpu_count IS NOT NULL AND a.gpu_type <> ''{where}
 ORDER BY 1
 """
 
@@ -194,11 +195,13 @@ GROUP BY a.currency ORDER BY sum(a.amortized_cost) DESC, a.currency
 """
 
 # Cache hits come from the request rollups (the allocations do not carry them); a pool scope
-# joins the rollups' resource to its pool.
+# joins the rollups' resource, in the inventory version in force at the hour, to its pool.
 _CACHE = """
 SELECT coalesce(sum(u.cache_hits), 0), coalesce(sum(u.requests), 0)
 FROM ingest_usagerollup u
 LEFT JOIN ingest_gpuresource r ON r.resource_id = u.resource_id
+     AND (r.effective_from IS NULL OR r.effective_from <= u.hour)
+     AND (r.effective_to IS NULL OR r.effective_to > u.hour)
 LEFT JOIN ingest_gpupool p ON p.id = r.pool_id
 WHERE u.hour >= %s AND u.hour < %s{where}
 """

@@ -14,6 +14,14 @@ from django.db import models
 from costapp.money import MoneyField
 
 
+class PriceOrigin(models.TextChoices):
+    """Who last wrote a price row, so the catalog refresh knows what it may overwrite."""
+
+    SEED = "seed", "Published list price loaded by a migration"
+    CATALOG = "catalog", "Google Cloud Billing Catalog refresh"
+    MANUAL = "manual", "Edited by hand"
+
+
 class GpuInstancePrice(models.Model):
     provider = models.CharField(max_length=50)
     instance_type = models.CharField(max_length=100)
@@ -25,6 +33,15 @@ class GpuInstancePrice(models.Model):
     source = models.CharField(max_length=500)
     as_of = models.DateField(help_text="when the price was read from its source")
     note = models.CharField(max_length=500, blank=True)
+    # The Google catalog refresh overwrites seed and catalog rows, never manual ones: a price
+    # someone typed in (a negotiated rate, a correction) outranks the public list.
+    origin = models.CharField(
+        max_length=10,
+        choices=PriceOrigin.choices,
+        default=PriceOrigin.MANUAL,
+        help_text="manual rows are never overwritten by the Google catalog refresh; set "
+        "'catalog' to hand a Google row back to it",
+    )
 
     class Meta:
         ordering = ["provider", "gpu_type", "instance_type"]

@@ -22,13 +22,18 @@ Shared (non-GPU) cost is carried through unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from costapp.money import ZERO
 
 from . import levers as lv
 from .baseline import HOURS_PER_MONTH, Baseline, per_million
+
+if TYPE_CHECKING:
+    from .discounts import BillDiscount
 
 ORDER = (
     "routing", "caching", "quantization", "scale_to_zero", "consolidation", "right_sizing",
@@ -98,9 +103,13 @@ class Suggestion:
     measured: bool
 
 
-def suggestions(baseline: Baseline) -> dict[str, Suggestion]:
-    """Defaults to start from: measured on the baseline where the data allows, else the
-    published figures of costapp.whatif.levers."""
+def suggestions(
+    baseline: Baseline, bill: Mapping[str, BillDiscount] | None = None
+) -> dict[str, Suggestion]:
+    """Defaults to start from: measured on the baseline (and the discounts `bill` shows, see
+    costapp.whatif.discounts) where the data allows, else the published figures of
+    costapp.whatif.levers."""
+    bill = bill or {}
     found: dict[str, Suggestion] = {}
     if baseline.peak_hour_utilization is not None:
         found["utilization_target"] = Suggestion(
@@ -136,7 +145,16 @@ def suggestions(baseline: Baseline) -> dict[str, Suggestion]:
         ("spot_discount", lv.SPOT_DISCOUNT),
         ("spot_overhead", lv.SPOT_OVERHEAD),
     ):
-        found[name] = Suggestion(published.value, f"published: {published.source}", False)
+        measured = bill.get(name)
+        if measured is not None:
+            found[name] = Suggestion(
+                measured.value.quantize(Decimal("0.0001")),
+                f"measured: the bill's {measured.lines} usage lines at this price cost "
+                f"{measured.effective:.2f} against {measured.list_price:.2f} at list price",
+                True,
+            )
+        else:
+            found[name] = Suggestion(published.value, f"published: {published.source}", False)
     return found
 
 

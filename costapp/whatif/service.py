@@ -4,7 +4,7 @@ prices a lever needs, simulate."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -15,7 +15,7 @@ from costapp.attribution.query import QueryError
 from costapp.core.access import Scope, scope_for
 from costapp.money import DEFAULT_CURRENCY
 
-from . import breakeven, fit, prices
+from . import breakeven, discounts, fit, prices
 from . import levers as lv
 from .baseline import Baseline, WhatIfScope, currencies, measure
 from .params import WhatIfRequest, parse
@@ -30,6 +30,8 @@ class NotVisible(Exception):
 class Answer:
     request: WhatIfRequest
     simulation: Simulation
+    # The discounts the bill shows on the scope's resources (finance only): suggested defaults.
+    bill: dict[str, discounts.BillDiscount] = field(default_factory=dict)
 
 
 def _scope(user, what: WhatIfScope) -> Scope:
@@ -123,7 +125,8 @@ def evaluate(scope: Scope, request: WhatIfRequest) -> Answer:
     baseline = measure(scope, request.scope, start, end, currency)
     routing = _routing(request, baseline, scope)
     right_sizing = _right_sizing(request, baseline)
-    return Answer(request, simulate(baseline, request.levers, routing, right_sizing))
+    bill = discounts.from_bill(scope, request.scope, start, end, currency)
+    return Answer(request, simulate(baseline, request.levers, routing, right_sizing), bill)
 
 
 def _figures(projection) -> dict:
@@ -170,7 +173,7 @@ def as_data(answer: Answer) -> dict:
     """The answer as plain data (Decimals kept exact) for the API and the page's chart."""
     sim = answer.simulation
     base = sim.baseline
-    suggested = suggestions(base)
+    suggested = suggestions(base, answer.bill)
     return {
         "scope": base.scope.as_params(),
         "start": base.start,

@@ -252,7 +252,12 @@ def test_a_gpu_count_edit_recomputes_from_its_effective_date_only(
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(change, data)
     assert response.status_code == 302, response.content
-    assert GpuResource.objects.get().gpu_count == 1
+    # A version from Nov 15; the one before it keeps 8 GPUs for the hours before.
+    assert list(
+        GpuResource.objects.order_by("id").values_list(
+            "gpu_count", "effective_from", "effective_to"
+        )
+    ) == [(8, None, NOV_15), (1, NOV_15, None)]
 
     def gpu_hours(at):
         return sum(a.gpu_hours for a in Allocation.objects.filter(hour=at))

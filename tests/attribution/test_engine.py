@@ -123,7 +123,7 @@ def test_multi_gpu_instance_utilization_is_the_mean_of_its_gpus():
 def test_samples_reach_their_resource_through_mappings_and_hostnames():
     resource = b.gpu_resource("i-mapped", gpus=2)
     b.gpu_resource("node-7", gpus=1, pool="p2")
-    GpuMapping.objects.create(match_on="uuid", value="GPU-abc", resource=resource)
+    GpuMapping.objects.create(match_on="uuid", value="GPU-abc", resource_id=resource.resource_id)
     b.cost_line("i-mapped", cost="10")
     b.cost_line("node-7", cost="10")
     for uuid, host in (("GPU-abc", ""), ("GPU-xyz", "node-7")):
@@ -201,7 +201,9 @@ def test_lines_for_resources_without_gpus_never_reach_the_gpu_split():
 
 def test_samples_reach_their_resource_through_a_pod_label_mapping():
     resource = b.gpu_resource("i-labelled", gpus=1)
-    GpuMapping.objects.create(match_on="label", label_key="node", value="n-1", resource=resource)
+    GpuMapping.objects.create(
+        match_on="label", label_key="node", value="n-1", resource_id=resource.resource_id
+    )
     b.cost_line("i-labelled", cost="10")
     GpuSample.objects.create(
         run=b.run(),

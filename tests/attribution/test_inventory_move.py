@@ -3,13 +3,16 @@ permissions and audit entries under the old app migrates forward with all of the
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from costapp.attribution.models import ConfigChange, GpuMapping, GpuPool, GpuResource
+from costapp.attribution import versions
+from costapp.attribution.models import Allocation, ConfigChange, GpuMapping, GpuPool, GpuResource
 from costapp.core.roles import sync_finance_group
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,8 +39,9 @@ def _migrate(targets: list[tuple[str, str]]) -> MigrationExecutor:
 
 
 def _old_database(executor: MigrationExecutor) -> dict[str, int]:
-    """Rows as the old code left them: inventory, a mapping, its content types and permission
-    under "ingest", an audit entry naming ingest.GpuResource. Returns the ids to compare."""
+    """Rows as the old code left them: inventory, a mapping, an allocation on the resource, its
+    content types and permission under "ingest", an audit entry naming ingest.GpuResource.
+    Returns the ids to compare."""
     old = executor.loader.project_state(_before_move(executor)).apps
     assert "gpuresource" in old.all_models["ingest"]
     assert "gpuresource" not in old.all_models["attribution"]
@@ -52,6 +56,10 @@ def _old_database(executor: MigrationExecutor) -> dict[str, int]:
     old.get_model("ingest", "GpuMapping").objects.create(
         match_on="hostname", value="ip-10-0-1-2", resource_id=resource.pk
     )
+    old.get_model("attribution", "Allocation").objects.create(
+        hour=datetime(2026, 11, 1, 10, tzinfo=UTC), resource_id="i-0abc", kind="idle",
+        amortized_cost=1, billed_cost=1, currency="USD",
+    )  # fmt: skip
     old.get_model("attribution", "ConfigChange").objects.create(
         model="ingest.GpuResource", object_id=str(resource.pk), object_repr="i-0abc", action="add"
     )
@@ -74,9 +82,18 @@ def test_a_database_with_inventory_rows_migrates_forward_keeping_them():
         8,
         "AWS/us-east-1/H100",
     )
-    assert list(resource.mappings.values_list("value", flat=True)) == ["ip-10-0-1-2"]
     assert GpuPool._meta.db_table == "ingest_gpupool"
-    assert GpuMapping.objects.get().resource == resource
+    # Versions since 0007: the one row is its resource's version since always, and the mapping
+    # names the resource by its resource_id.
+    assert (resource.effective_from, resource.effective_to) == (None, None)
+    # The allocation carries the type and count it was computed with (filled from the inventory).
+    assert list(Allocation.objects.values_list("gpu_type", "gpu_count")) == [("H100", 8)]
+    mapping = GpuMapping.objects.get()
+    assert (mapping.value, mapping.resource_id, mapping.effective_from) == (
+        "ip-10-0-1-2",
+        "i-0abc",
+        None,
+    )
     # The content type is relabelled in place: the permission granted on it is the new one.
     moved = ContentType.objects.get_for_model(GpuResource)
     assert (moved.pk, moved.app_label) == (ids["content_type"], "attribution")
@@ -100,3 +117,27 @@ def test_the_move_touches_no_table():
         # sqlmigrate's comments ("-- Raw Python operation") only: no statement.
         statements = [sql for sql in editor.collected_sql if not sql.startswith("--")]
         assert statements == [], key
+
+
+def test_going_back_before_versions_keeps_the_version_in_force():
+    """0007 unapplied: one row per resource (the version in force) and per current mapping,
+    the mapping pointing at that row again."""
+    pool = GpuPool.objects.create(name="p")
+    first = GpuResource.objects.create(resource_id="i-0abc", gpu_count=8, pool=pool)
+    moved = datetime(2026, 11, 15, tzinfo=UTC)
+    first.gpu_count = 4
+    versions.save(first, moved)
+    mapping = GpuMapping.objects.create(match_on="uuid", value="GPU-1", resource_id="i-0abc")
+    mapping.value = "GPU-2"
+    versions.save(mapping, moved)
+    executor = MigrationExecutor(connection)
+    leaves = executor.loader.graph.leaf_nodes()
+    try:
+        executor = _migrate([("attribution", "0006_gpu_inventory")])
+        old = executor.loader.project_state(("attribution", "0006_gpu_inventory")).apps
+        (kept,) = old.get_model("attribution", "GpuResource").objects.all()
+        (mapped,) = old.get_model("attribution", "GpuMapping").objects.all()
+        assert (kept.resource_id, kept.gpu_count) == ("i-0abc", 4)
+        assert (mapped.value, mapped.resource_id) == ("GPU-2", kept.pk)
+    finally:
+        _migrate(leaves)

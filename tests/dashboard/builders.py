@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 
-from costapp.attribution.models import Allocation, GpuResource, LineKind
+from costapp.attribution.models import Allocation, GpuResource, LineKind, in_force_at
 from costapp.core.models import Membership, OrgRole, Role, Team
 
 PASSWORD = "test-password"
@@ -31,10 +31,16 @@ def figure(html: str, element_id: str) -> str:
 
 
 def allocation(hour: str, kind: str = LineKind.USAGE, amortized="0", billed=None, **fields):
+    """An Allocation row; on a resource of the inventory it carries that resource's GPU type
+    and count, as the engine stores them."""
     fields.setdefault("resource_id", "i-0aaaaaaaaaaaaaaa1")
     fields.setdefault("currency", "USD")
+    at = datetime.fromisoformat(hour).replace(tzinfo=UTC)
+    resource = GpuResource.objects.filter(in_force_at(at), resource_id=fields["resource_id"])
+    if "gpu_count" not in fields and (found := resource.first()) is not None:
+        fields.update(gpu_type=found.gpu_type, gpu_count=found.gpu_count)
     return Allocation.objects.create(
-        hour=datetime.fromisoformat(hour).replace(tzinfo=UTC),
+        hour=at,
         kind=kind,
         amortized_cost=Decimal(amortized),
         billed_cost=Decimal(amortized if billed is None else billed),
@@ -43,9 +49,14 @@ def allocation(hour: str, kind: str = LineKind.USAGE, amortized="0", billed=None
 
 
 def gpu_resource(resource_id: str = "i-0aaaaaaaaaaaaaaa1", gpu_count: int = 8) -> GpuResource:
-    return GpuResource.objects.create(
+    """A GPU resource since always; allocations already made on it take its type and count."""
+    resource = GpuResource.objects.create(
         resource_id=resource_id, instance_type="p5.48xlarge", gpu_type="H100", gpu_count=gpu_count
     )
+    Allocation.objects.filter(resource_id=resource_id, gpu_count__isnull=True).update(
+        gpu_type=resource.gpu_type, gpu_count=resource.gpu_count
+    )
+    return resource
 
 
 def finance_user(username: str = "fin"):

@@ -78,10 +78,15 @@ def secrets(team: str, hour) -> dict[str, Decimal]:
 _NUMBER = re.compile(r"(?<![\w.#])-?\d[\d,]*(?:\.\d+)?")
 
 
+# The same in JSON: `"cost_line_id": 941` is a row id, not a figure (1390 - 941 once "gave" 449).
+_JSON_ID = re.compile(r'"(?:\w+_)?id"\s*:\s*-?\d+')
+
+
 def numbers(text: str) -> set[Decimal]:
-    """Every number in a page or JSON body, commas dropped ($1,234.50 -> 1234.50)."""
+    """Every number in a page or JSON body, commas dropped ($1,234.50 -> 1234.50), row ids
+    left out."""
     found = set()
-    for match in _NUMBER.findall(text):
+    for match in _NUMBER.findall(_JSON_ID.sub("", text)):
         try:
             found.add(Decimal(match.replace(",", "")))
         except InvalidOperation:

@@ -33,7 +33,7 @@ RECORDS = 60  # enough lines that a bad byte on line ~43 is not in the first lin
 DAMAGED = 41  # the record index the line-level faults damage
 ANY = object()  # "some column": where exactly a cut lands inside a JSON text is the parser's
 CSV_FORMATS = ("focus", "cur", "cur2", "gcp", "nvidia-smi")
-JSON_FORMATS = ("jsonl", "litellm", "langfuse", "otel", "prometheus")
+JSON_FORMATS = ("jsonl", "litellm", "langfuse", "otel", "prometheus", "openai", "anthropic")
 # A cell with a comma, so the writer quotes it: where the mid-quote cut goes.
 QUOTED = {
     "cur": {"lineItem/LineItemDescription": "GPU hours, on demand"},

@@ -159,6 +159,52 @@ def _smi(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _report_page(bucket: dict, result: dict, number: str) -> str:
+    # The amount is written as the number text given, untouched by a float.
+    page = {"object": "page", "data": [{**bucket, "results": [result]}], "has_more": False}
+    return json.dumps(page).replace('"@AMOUNT@"', number) + "\n"
+
+
+def _openai(rows: list[dict]) -> str:
+    out = []
+    for row in rows:
+        row = dict(row)
+        value = row.pop("value", "1.5")
+        bucket = {"start_time": row.pop("start_time", 1793750400)}
+        bucket["end_time"] = row.pop("end_time", bucket["start_time"] + 86400)
+        result = {
+            "object": "organization.costs.result",
+            "amount": {"value": "@AMOUNT@", "currency": "usd"},
+            "line_item": "gpt-4o-2024-08-06, input",
+            "project_id": "proj_search",
+            **row,
+        }
+        out.append(_report_page(bucket, result, value))
+    return "".join(out)
+
+
+def _anthropic(rows: list[dict]) -> str:
+    out = []
+    for row in rows:
+        row = dict(row)
+        bucket = {
+            "starting_at": row.pop("starting_at", "2026-11-03T00:00:00Z"),
+            "ending_at": row.pop("ending_at", "2026-11-04T00:00:00Z"),
+        }
+        result = {
+            "currency": "USD",
+            "amount": "150",
+            "workspace_id": "wrkspc_ads",
+            "description": "Claude Sonnet 4 Usage - Output Tokens",
+            "cost_type": "tokens",
+            "model": "claude-sonnet-4-20250514",
+            "token_type": "output_tokens",
+            **row,
+        }
+        out.append(_report_page(bucket, result, "0"))
+    return "".join(out)
+
+
 FORMATS = {
     "focus": Format("focus", _csv(FOCUS_BASE), 3, ".csv"),
     "cur": Format("cur", _csv(CUR_BASE), 3, ".csv"),
@@ -171,6 +217,8 @@ FORMATS = {
     "dcgm": Format("dcgm", _dcgm, 3, ".prom"),
     "prometheus": Format("prometheus", _prometheus, 2, ".json"),
     "nvidia-smi": Format("nvidia-smi", _smi, 3, ".csv"),
+    "openai": Format("openai", _openai, 2, ".json"),
+    "anthropic": Format("anthropic", _anthropic, 2, ".json"),
 }
 
 # The record that tells two files of a request format apart (ids count once).
@@ -183,11 +231,15 @@ def _records(fmt: str, batch: str, bad: dict | None = None) -> list[dict]:
         rows = [{IDS[fmt]: f"{batch}-{n}"} for n in range(2)]
     elif fmt == "otel":
         rows = [{"span_id": f"{batch}{n}".ljust(16, "0")} for n in range(2)]
-    elif fmt in ("focus", "cur", "cur2", "gcp"):
+    elif fmt in ("focus", "cur", "cur2", "gcp", "openai", "anthropic"):
         # Different amounts, so a stored hostile file would change the sums.
-        cost = {"focus": "BilledCost", "cur": "lineItem/UnblendedCost", "gcp": "cost"}.get(
-            fmt, "line_item_unblended_cost"
-        )
+        cost = {
+            "focus": "BilledCost",
+            "cur": "lineItem/UnblendedCost",
+            "gcp": "cost",
+            "openai": "value",
+            "anthropic": "amount",
+        }.get(fmt, "line_item_unblended_cost")
         rows = [{cost: f"{n + 1}.5" if batch == "good" else f"{n + 7}.25"} for n in range(2)]
     elif fmt in ("dcgm", "prometheus"):
         rows = [{"value": "37" if batch == "good" else "90"} for _ in range(2)]
@@ -346,6 +398,34 @@ CASES: list[tuple[str, str, dict, str | None, tuple[str, ...]]] = [
     ("nvidia-smi", "NaN", {"mem": "NaN MiB"}, "memory.used [MiB]", ("NaN",)),
     ("nvidia-smi", "string longer than its column", {"name": LONG}, "name", ("at most 100",)),
     ("nvidia-smi", "NUL", {"uuid": "GPU-\x00"}, "uuid", ("NUL",)),
+    # OpenAI Costs API (one page a line)
+    ("openai", "year 9999", {"start_time": 253402297200, "end_time": 253402300000},
+     "start_time", ("9999",)),
+    ("openai", "year 1970", {"start_time": 5}, "start_time", ("1970",)),
+    ("openai", "end before start", {"end_time": 1793750000}, "data[0].end_time",
+     ("before it starts",)),
+    ("openai", "cost 1e18", {"value": "1e18"}, "amount.value", ("1E+18",)),
+    ("openai", "Infinity", {"value": "Infinity"}, "data[0].results[0].amount.value", ("inf",)),
+    ("openai", "NaN", {"value": "NaN"}, "data[0].results[0].amount.value", ("nan",)),
+    ("openai", "not a currency", {"amount": {"value": 1, "currency": "dollars"}},
+     "data[0].results[0].amount.currency", ("dollars",)),
+    ("openai", "string longer than its column", {"project_id": LONG}, "project_id",
+     ("at most 200",)),
+    ("openai", "NUL", {"line_item": "gpt-4o\x00, input"}, "line_item", ("NUL",)),
+    # Anthropic cost report (one page a line)
+    ("anthropic", "year 9999", {"starting_at": TS_9999, "ending_at": "9999-12-31T23:30:00Z"},
+     "starting_at", ("9999",)),
+    ("anthropic", "no offset", {"starting_at": "2026-11-03T00:00:00"}, "data[0].starting_at",
+     ("RFC 3339",)),
+    ("anthropic", "end before start", {"ending_at": "2026-11-02T00:00:00Z"}, "data[0].ending_at",
+     ("before it starts",)),
+    ("anthropic", "cost 1e20 cents", {"amount": "1e20"}, "amount", ("too large",)),
+    ("anthropic", "Infinity", {"amount": "Infinity"}, "data[0].results[0].amount",
+     ("Infinity",)),
+    ("anthropic", "NaN", {"amount": "NaN"}, "data[0].results[0].amount", ("NaN",)),
+    ("anthropic", "string longer than its column", {"workspace_id": LONG}, "workspace_id",
+     ("at most 200",)),
+    ("anthropic", "NUL", {"description": "Claude\x00"}, "description", ("NUL",)),
 ]
 # fmt: on
 

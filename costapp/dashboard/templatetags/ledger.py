@@ -79,3 +79,9 @@ def exact(value: Decimal | None) -> str:
         return "—"
     text = f"{Decimal(value):f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@register.filter
+def item(mapping: dict | None, key: str) -> object:
+    """mapping[key], or "" when absent (a template cannot index a dict by a variable)."""
+    return (mapping or {}).get(key, "")
