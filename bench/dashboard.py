@@ -33,6 +33,7 @@ def _pages(team_slug: str) -> dict[str, str]:
         "overview": "/",
         "team": f"/teams/{team_slug}/",
         "explorer": "/explorer/",
+        "fleet": "/fleet/",
         "cost_api": "/api/v1/costs",
     }
 

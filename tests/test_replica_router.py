@@ -146,3 +146,38 @@ def test_a_write_inside_a_page_request_is_read_back_from_default(rf, replica, le
     middleware.process_view(request, view, (), {})
     middleware(request)
     assert seen == {"alias": DEFAULT_DB_ALIAS, "found": True}
+
+
+ROLLUP_READS = ("attribution_rollup_day", "attribution_rollup_hour", "attribution_rollup_share")
+
+
+@pytest.mark.parametrize("path", ["/", "/teams/search/", "/api/v1/costs"])
+def test_the_rollup_reads_of_a_page_go_to_the_replica_after_the_refresh_on_default(
+    client, replica, ledger, path
+):
+    # The ledger's allocation was written by the ORM: its day is marked stale, so the request
+    # first refreshes the rollups (a write, on default), then reads them on the replica.
+    assert client.login(username=ledger.username, password=PASSWORD)
+    with (
+        CaptureQueriesContext(connections[DEFAULT_DB_ALIAS]) as on_default,
+        CaptureQueriesContext(replica) as on_replica,
+    ):
+        response = client.get(path)
+    assert response.status_code == 200
+    assert "40.12" in response.content.decode()
+    on_default_sql, on_replica_sql = sql(on_default), sql(on_replica)
+    assert "INSERT INTO attribution_rollup_hour" in on_default_sql
+    assert "DELETE FROM attribution_rollup_stale" in on_default_sql
+    assert "attribution_rollup_stale" not in on_replica_sql
+    assert "INSERT INTO" not in on_replica_sql
+    for table in ROLLUP_READS:
+        assert f"FROM {table}" in on_replica_sql
+    # Every rollup read is on the replica; default only wrote them.
+    reads_on_default = [
+        query["sql"]
+        for query in on_default.captured_queries
+        if "INSERT INTO" not in query["sql"]
+        and "DELETE FROM" not in query["sql"]
+        and any(f"FROM {table}" in query["sql"] for table in ROLLUP_READS)
+    ]
+    assert reads_on_default == []

@@ -156,7 +156,7 @@ class Costs(APIView):
     )
     def get(self, request) -> JsonResponse:
         scope, query, by = _read(request, COST_GROUPS)
-        report = cost_report(scope, query)
+        report = cost_report(scope, query, daily=False)
         grouped = _grouped(scope, report, by)
         return _json(
             {
@@ -336,7 +336,7 @@ def _named(by: str, summary: str):
         )
         def get(self, request) -> JsonResponse:
             scope, query, _ = _read(request)
-            report = cost_report(scope, query)
+            report = cost_report(scope, query, daily=False)
             grouped = [cost_row(row) for row in _grouped(scope, report, by)]
             return _paged(request, self, grouped)
 

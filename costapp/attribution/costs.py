@@ -151,6 +151,7 @@ class CostReport:
     endpoints: list[CostRow] = field(default_factory=list)
     company: list[CostRow] = field(default_factory=list)  # finance only
     daily: dict[str, dict[date, Decimal]] = field(default_factory=dict)  # series -> day -> cost
+    other_series: str | None = None  # the daily series summing the teams not kept (top_series)
     stored: dict[str, Decimal] = field(default_factory=dict)  # each line kind as stored
     idle_withheld: int = 0  # pool-hours whose idle share the reader may not see
     gpu_cost: Decimal = ZERO
@@ -213,35 +214,88 @@ def _summed(key: str, rows: list[CostRow], weight: Decimal, share_idle: bool) ->
     )
 
 
+# The window's parts: per bucket (a day, or an hour at the edges) and (line, team, model,
+# endpoint), the stored lines the scope may see and each key's share of its pools' idle.
 _PARTS = """
 WITH {idle}, parts AS (
-    SELECT hour, kind AS line, team, model, endpoint, {col} AS cost, requests, input_tokens,
-           output_tokens
+    SELECT (date_trunc('day', hour AT TIME ZONE 'UTC'))::date AS day, kind AS line, team, model,
+           endpoint, {col} AS cost, requests, input_tokens, output_tokens
     FROM {lines} lines
     WHERE hour >= %(start)s AND hour < %(end)s AND currency = %(currency)s {scoped}
     UNION ALL
-    SELECT hour, '{share}', team, model, endpoint, part_a, 0, 0, 0
+    SELECT (date_trunc('day', hour AT TIME ZONE 'UTC'))::date, '{share}', team, model, endpoint,
+           part_a, 0, 0, 0
     FROM shares WHERE NOT withheld {teams}
 )
-SELECT (date_trunc('day', hour AT TIME ZONE 'UTC'))::date AS day, line, team, model, endpoint,
-       sum(cost) AS cost, sum(requests)::bigint AS requests,
-       sum(input_tokens)::bigint AS input_tokens, sum(output_tokens)::bigint AS output_tokens
-FROM parts GROUP BY 1, 2, 3, 4, 5
 """
 
+# Per key over the whole window: what every table and total is summed from (independent of the
+# number of days).
+_KEYED = """
+SELECT line, team, model, endpoint, sum(cost) AS cost, sum(requests)::bigint AS requests,
+       sum(input_tokens)::bigint AS input_tokens, sum(output_tokens)::bigint AS output_tokens,
+       min(day) AS first_day, max(day) AS last_day
+FROM parts GROUP BY 1, 2, 3, 4
+"""
 
-def _parts(scope: Scope, query: ReportQuery, span: tuple[datetime, datetime], currency: str):
+# Per day and series: the teams' series (folded to the kept ones plus one "other" when asked)
+# and the company's lines; `series` is '' where only the company's lines are wanted.
+_DAILY = """
+SELECT day, line, {series} AS series, sum(cost) AS cost
+FROM parts WHERE {which} GROUP BY 1, 2, 3
+"""
+SHARED_SERIES = "(shared costs)"
+
+
+def _parts_sql(scope: Scope, query: ReportQuery, currency: str, select: str) -> str:
+    return (
+        _PARTS.format(
+            idle=idle_ctes(query.cost_column, currency, scope.viewer, own_only=True),
+            lines=rollups.lines(),
+            col=query.cost_column,
+            scoped=_scoped(scope),
+            share=IDLE_SHARE,
+            teams="" if scope.whole_company else "AND team = ANY(%(teams)s)",
+        )
+        + select
+    )
+
+
+def _params(scope: Scope, query: ReportQuery, span, currency: str) -> dict:
     params = idle_params(*span, query.basis, currency, scope.viewer)
     params["teams"] = scope.team_list
-    sql = _PARTS.format(
-        idle=idle_ctes(query.cost_column, currency, scope.viewer, own_only=True),
-        lines=rollups.lines(),
-        col=query.cost_column,
-        scoped=_scoped(scope),
-        share=IDLE_SHARE,
-        teams="" if scope.whole_company else "AND team = ANY(%(teams)s)",
+    return params
+
+
+def _keyed(scope: Scope, query: ReportQuery, span, currency: str) -> list[dict]:
+    return fetch(_parts_sql(scope, query, currency, _KEYED), _params(scope, query, span, currency))
+
+
+def _daily_parts(
+    scope: Scope, query: ReportQuery, span, currency: str, teams: bool, kept, other
+) -> list[dict]:
+    """Per day: the teams' series when `teams` (those outside `kept` summed as `other`, when
+    `other` is set), and the company's lines (finance)."""
+    params = _params(scope, query, span, currency)
+    company = [str(kind) for kind in COMPANY_LINES] if scope.whole_company else []
+    series_lines = [str(kind) for kind in ATTRIBUTED]
+    if query.share_idle:
+        series_lines.append(IDLE_SHARE)
+    name = f"coalesce(nullif(team, ''), '{SHARED_SERIES}')"
+    if not teams:
+        series, which = "''", "line = ANY(%(company)s)"
+        if query.share_idle and company:
+            which += f" OR line = '{IDLE_SHARE}'"
+    else:
+        series, which = name, "line = ANY(%(company)s) OR line = ANY(%(series_lines)s)"
+        if other is not None:
+            series = f"CASE WHEN {name} = ANY(%(kept)s) THEN {name} ELSE %(other)s END"
+    params.update(company=company, series_lines=series_lines, kept=list(kept), other=other)
+    if not teams and not company:
+        return []
+    return fetch(
+        _parts_sql(scope, query, currency, _DAILY.format(series=series, which=which)), params
     )
-    return fetch(sql, params)
 
 
 def _peak_hours(scope: Scope, span, col: str, currency: str) -> dict[str, datetime]:
@@ -355,9 +409,17 @@ def unallocated_items(
     ]
 
 
-def cost_report(scope: Scope, query: ReportQuery) -> CostReport:
+def cost_report(
+    scope: Scope, query: ReportQuery, daily: bool = True, top_series: int | None = None
+) -> CostReport:
     """Every figure of a cost report for what `scope` may see, in one currency: the query's
-    when the period has it, else the biggest (and `currency_missing` says so)."""
+    when the period has it, else the biggest (and `currency_missing` says so).
+
+    Tables and totals are summed in SQL per key over the whole window; the daily series per day
+    and team. `daily` False leaves the teams' daily series out (the company's lines are kept:
+    their rows are their days summed); `top_series` keeps that many series at most, the biggest
+    `top_series - 1` teams and one "(N others)" series summing the rest per day, as the charts
+    draw them (costapp.dashboard.charts._top_series)."""
     present = currencies(scope, query)
     chosen, missing = pick_currency(query, present)
     report = CostReport(
@@ -366,27 +428,62 @@ def cost_report(scope: Scope, query: ReportQuery) -> CostReport:
     span = window(query)
     if span is None or not present:
         return report
-    parts = _parts(scope, query, span, report.currency)
-    days = [part["day"] for part in parts if part["line"] != IDLE_SHARE]
-    if not days:
+    keyed = _keyed(scope, query, span, report.currency)
+    stored = [part for part in keyed if part["line"] != IDLE_SHARE]
+    if not stored:
         return report
-    report.first_day, report.last_day = min(days), max(days)
+    report.first_day = min(part["first_day"] for part in stored)
+    report.last_day = max(part["last_day"] for part in stored)
     report.output_weight = token_weight(*span)
     report.stored = {kind: ZERO for kind in (*ATTRIBUTED, *COMPANY_LINES)}
-    for part in parts:
-        if part["line"] != IDLE_SHARE:
-            report.stored[part["line"]] = report.stored.get(part["line"], ZERO) + part["cost"]
+    for part in stored:
+        report.stored[part["line"]] = report.stored.get(part["line"], ZERO) + part["cost"]
     peaks = _peak_hours(scope, span, query.cost_column, report.currency)
-    report.teams = _grouped(parts, "team", report, peaks)
-    report.models = _grouped(parts, "model", report)
-    report.endpoints = _grouped(parts, "endpoint", report)
-    for part in parts:
+    report.teams = _grouped(keyed, "team", report, peaks)
+    report.models = _grouped(keyed, "model", report)
+    report.endpoints = _grouped(keyed, "endpoint", report)
+    kept, other = _kept_series(report.teams, top_series) if daily else ((), None)
+    report.other_series = other
+    days = _daily_parts(scope, query, span, report.currency, daily, kept, other)
+    for part in days:
         if part["line"] in ATTRIBUTED or (part["line"] == IDLE_SHARE and query.share_idle):
-            series = report.daily.setdefault(part["team"] or "(shared costs)", {})
+            if not daily:
+                continue
+            series = report.daily.setdefault(part["series"], {})
             series[part["day"]] = series.get(part["day"], ZERO) + part["cost"]
     report.idle_withheld = withheld_count(*span, scope.viewer, query.basis, report.currency)
     if scope.whole_company:
-        _company(parts, report)
+        _company(days, report)
         _gpu_capacity(report, span, report.currency)
         report.unallocated = unallocated_items(span, query.basis, report.currency)
     return report
+
+
+def _kept_series(teams: list[CostRow], top: int | None) -> tuple[list[str], str | None]:
+    """The teams' series kept by name, and the name of the one summing the rest (None: every
+    series kept): the biggest `top - 1` by total, ties by name, when there are more than `top`.
+    A team's series total is its row's cost in the view."""
+    if top is None or len(teams) <= top:
+        return [], None
+    ranked = sorted(teams, key=lambda row: (-row.cost, row.key or SHARED_SERIES))
+    rest = ranked[top - 1 :]
+    return [row.key or SHARED_SERIES for row in ranked[: top - 1]], f"({len(rest)} others)"
+
+
+@dataclass(frozen=True)
+class TopRows:
+    """The biggest rows of a long table, and the rest summed (None when all are shown)."""
+
+    rows: list[CostRow]
+    rest: CostRow | None = None
+    rest_count: int = 0
+
+
+def top_rows(rows: list[CostRow], limit: int, report: CostReport) -> TopRows:
+    """The first `limit` of `rows` (biggest first) and one row summing the rest: shown rows
+    plus the rest still add up to the table's total."""
+    if len(rows) <= limit:
+        return TopRows(rows)
+    rest = rows[limit:]
+    summed = _summed("rest", rest, report.output_weight, report.share_idle)
+    return TopRows(rows[:limit], summed, len(rest))

@@ -57,8 +57,10 @@ resource-hour's spread cost exactly, for both bases. Idle lines are always store
 idle back to teams (AttributionPolicy.idle_policy = "share") is a view in selectors.team_costs.
 
 All of it runs as set operations in Postgres (costapp.attribution.steps): temp tables,
-INSERT ... SELECT and window functions; no Python loop touches a row. Runs are serialised by a
-transaction advisory lock, so two workers recomputing overlapping hours never both insert.
+INSERT ... SELECT and window functions; no Python loop touches a row. Runs lock what they
+rewrite with transaction advisory locks (costapp.attribution.locking): a window locks each UTC
+day it touches, so windows of different days run at once on several workers and two that share
+a day queue; a full recompute locks every hour and waits for the windows in flight.
 
 Late data: every SUCCEEDED IngestionRun carries the window its rows cover (a restated bill's
 window includes the rows it replaced) and attributed_at. `attribute_pending()` recomputes the
@@ -99,6 +101,7 @@ from costapp.ingest.models import IngestionRun, RunStatus
 from costapp.locks import try_advisory_lock
 
 from . import hosted, periods, rollups, steps
+from .locking import LOCK_NAMESPACE, PENDING, lock_window
 from .models import AttributionPolicy, CostRule, GpuMapping, GpuResource, overlapping
 from .weights import output_weight
 
@@ -119,10 +122,6 @@ _TEMP_TABLES = (
     "_shared",
     "_recipients",
 )
-# pg advisory lock keys ("ILAT"): ENGINE serialises runs; PENDING lets one attribute_pending
-# at a time take the backlog (another caller returns at once instead of queueing behind it).
-LOCK_NAMESPACE = 0x494C4154
-ENGINE, PENDING = 0, 1
 _HOUR = timedelta(hours=1)
 # Allocation rows outside every closed month (%(closed)s: the closed months' first days).
 _OPEN = (
@@ -237,13 +236,14 @@ def run_attribution(
     began = time.monotonic()
     bounds = plausible_hours()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, ENGINE])
+        lock_window(cursor, start, end)
         # Big sorts and hashes: let this transaction use memory rather than spill to disk.
         cursor.execute("SET LOCAL work_mem = '256MB'")
         # The rollups of exactly the hours deleted below are rewritten before the commit.
         rollups.engine_writes(cursor)
         asked = (start, end)
-        # Read under the engine lock, which closing and reopening also take.
+        # Read under the engine lock (shared or exclusive), which closing and reopening take
+        # exclusively.
         closed = periods.closed_months() if respect_closed else []
         if start is None and end is None:
             # Everything is recomputed, so every run committed by now is attributed; runs that
@@ -338,12 +338,16 @@ def _compute(
         (steps.LINE_HOURS, "_line_hours"),
         (steps.RESOURCE_HOURS, "_rh"),
         (steps.utilization(with_labels), "_util"),
-        (steps.USAGE, "_use"),
+        (steps.USAGE, None),
         (steps.FRAME, "_frame"),
     ):
         cursor.execute(statement, params)
         # Temp tables get no autovacuum statistics; the planner needs them for good joins.
-        cursor.execute(f"ANALYZE {table}")
+        # Not _use, the biggest (one row per key and resource-hour): its readers hash-join it
+        # against _frame, a plan its page count alone gives, and sampling it cost more than
+        # any step reading it.
+        if table:
+            cursor.execute(f"ANALYZE {table}")
     cursor.execute(steps.TAG_CANDIDATES, params)
     cursor.execute(steps.HAS_LABEL_RULES)
     if cursor.fetchone()[0]:
@@ -409,7 +413,11 @@ def _mark_attributed(by_note: dict[str, list[int]]) -> None:
 
 
 def _mark_failed(pks: list[int], error: str) -> None:
-    IngestionRun.objects.filter(pk__in=pks).update(attributed_at=None, attribution_error=error)
+    # Rows already so marked are not rewritten: every windowed run re-settles the failed runs,
+    # and a no-op UPDATE would still lock them, queueing windows of other days on each other.
+    IngestionRun.objects.filter(pk__in=pks).exclude(
+        attributed_at__isnull=True, attribution_error=error
+    ).update(attributed_at=None, attribution_error=error)
     IngestionRun.objects.filter(pk__in=pks, attribution_failed_at__isnull=True).update(
         attribution_failed_at=timezone.now()
     )

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from costapp.money import ZERO
 
+from . import rollups
 from .idle import cost_column, fetch
 
 HUNDRED = Decimal(100)
@@ -115,54 +116,59 @@ class Fleet:
 
 _TYPE = "coalesce(nullif(a.gpu_type, ''), %(unknown)s)"
 # GPU lines: those on a pool or on a resource of the inventory (as in force at their hour: the
-# engine stored its GPU type and count on the row).
-_GPU_LINES = """
-FROM attribution_allocation a
-WHERE (a.pool <> '' OR a.gpu_count IS NOT NULL) AND a.hour >= %(start)s AND a.hour < %(end)s
+# engine stored its GPU type and count on the row, which the rollups keep as `gpu_counted`).
+_WHERE = """
+WHERE (a.pool <> '' OR {counted}) AND a.hour >= %(start)s AND a.hour < %(end)s
   AND a.currency = %(currency)s"""
 
-_POOLS = (
-    """SELECT a.pool, {gpu_type} AS gpu_type, sum(a.gpu_hours) AS gpu_hours,
+
+def _gpu_lines(source: str) -> str:
+    """FROM and WHERE of the GPU lines of the window: `source` "rollup" (the daily and edge-hour
+    rollups), "hourly" (the hourly rollups) or "raw" (the allocations, per resource)."""
+    if source == "raw":
+        return " FROM attribution_allocation a" + _WHERE.format(counted="a.gpu_count IS NOT NULL")
+    table = rollups.lines(hourly=source == "hourly")
+    return f" FROM {table} a" + _WHERE.format(counted="a.gpu_counted")
+
+
+_POOLS = """SELECT a.pool, {gpu_type} AS gpu_type, sum(a.gpu_hours) AS gpu_hours,
        sum(CASE WHEN a.kind = 'idle' THEN a.gpu_hours ELSE 0 END) AS idle_gpu_hours,
        sum(CASE WHEN a.kind = 'unmeasured' THEN a.gpu_hours ELSE 0 END) AS unmeasured_gpu_hours,
-       sum(a.{col}) AS cost, sum(CASE WHEN a.kind = 'idle' THEN a.{col} ELSE 0 END) AS idle_cost"""
-    + _GPU_LINES
-    + " GROUP BY 1, 2 ORDER BY 1, 2"
-)
+       sum(a.{col}) AS cost, sum(CASE WHEN a.kind = 'idle' THEN a.{col} ELSE 0 END) AS idle_cost
+       {lines} GROUP BY 1, 2 ORDER BY 1, 2"""
 
-_PRICES = (
-    """SELECT coalesce(nullif(a.gpu_type, ''), %(unknown)s) AS gpu_type,
+_PRICES = """SELECT coalesce(nullif(a.gpu_type, ''), %(unknown)s) AS gpu_type,
        coalesce(nullif(a.pricing_category, ''), '(none)') AS pricing_category,
-       sum(a.gpu_hours) AS gpu_hours, sum(a.{col}) AS cost"""
-    + _GPU_LINES
-    + " GROUP BY 1, 2 ORDER BY 1, 2"
-)
+       sum(a.gpu_hours) AS gpu_hours, sum(a.{col}) AS cost
+       {lines} GROUP BY 1, 2 ORDER BY 1, 2"""
 
-_UNMEASURED = (
-    """SELECT a.resource_id, max(a.pool) AS pool,
+# Per resource, so from the raw rows: only those of the resources with an inferred or
+# unmeasured hour in the window (found through the partial index on those rows), all of their
+# GPU lines then read to keep max(pool) and max(gpu_type) what they are over the window.
+_UNMEASURED = """SELECT a.resource_id, max(a.pool) AS pool,
        coalesce(nullif(max(a.gpu_type), ''), %(unknown)s) AS gpu_type,
        count(DISTINCT a.hour) FILTER (WHERE a.utilization_source = 'inferred') AS inferred_hours,
        count(DISTINCT a.hour) FILTER (WHERE a.kind = 'unmeasured') AS unmeasured_hours,
-       coalesce(sum(a.{col}) FILTER (WHERE a.kind = 'unmeasured'), 0) AS unmeasured_cost"""
-    + _GPU_LINES
-    + """ GROUP BY a.resource_id
+       coalesce(sum(a.{col}) FILTER (WHERE a.kind = 'unmeasured'), 0) AS unmeasured_cost
+       {lines}
+      AND a.resource_id IN (
+        SELECT f.resource_id FROM attribution_allocation f
+        WHERE (f.kind = 'unmeasured' OR f.utilization_source = 'inferred')
+          AND f.hour >= %(start)s AND f.hour < %(end)s AND f.currency = %(currency)s)
+    GROUP BY a.resource_id
     HAVING bool_or(a.kind = 'unmeasured' OR a.utilization_source = 'inferred')
     ORDER BY unmeasured_cost DESC, a.resource_id"""
-)
 
-_HEATMAP = (
-    """SELECT (date_trunc('day', a.hour AT TIME ZONE 'UTC'))::date AS day,
+_HEATMAP = """SELECT (date_trunc('day', a.hour AT TIME ZONE 'UTC'))::date AS day,
        extract(hour FROM a.hour AT TIME ZONE 'UTC')::int AS hour_of_day,
        sum(a.gpu_hours) FILTER (WHERE a.kind <> 'unmeasured') AS measured,
-       sum(a.gpu_hours) FILTER (WHERE a.kind = 'idle') AS idle"""
-    + _GPU_LINES
-    + " {pool} GROUP BY 1, 2 ORDER BY 1, 2"
-)
+       sum(a.gpu_hours) FILTER (WHERE a.kind = 'idle') AS idle
+       {lines} {pool} GROUP BY 1, 2 ORDER BY 1, 2"""
 
 
 def heatmap(params: dict, pool: str | None) -> Heatmap:
     where = "AND a.pool = %(pool)s" if pool is not None else ""
-    rows = fetch(_HEATMAP.format(pool=where), {**params, "pool": pool})
+    rows = fetch(_HEATMAP.format(lines=_gpu_lines("hourly"), pool=where), {**params, "pool": pool})
     grid = Heatmap(pool, days=sorted({row["day"] for row in rows}))
     column = {day: index for index, day in enumerate(grid.days)}
     grid.cells = [[None] * len(grid.days) for _ in range(24)]
@@ -182,9 +188,20 @@ def fleet(
     params = {"start": span[0], "end": span[1], "currency": currency, "unknown": UNKNOWN_TYPE}
     return Fleet(
         currency=currency,
-        pools=[PoolUse(**row) for row in fetch(_POOLS.format(col=col, gpu_type=_TYPE), params)],
-        prices=[GpuPrice(**row) for row in fetch(_PRICES.format(col=col), params)],
-        unmeasured=[Unmeasured(**row) for row in fetch(_UNMEASURED.format(col=col), params)],
+        pools=[
+            PoolUse(**row)
+            for row in fetch(
+                _POOLS.format(col=col, gpu_type=_TYPE, lines=_gpu_lines("rollup")), params
+            )
+        ],
+        prices=[
+            GpuPrice(**row)
+            for row in fetch(_PRICES.format(col=col, lines=_gpu_lines("rollup")), params)
+        ],
+        unmeasured=[
+            Unmeasured(**row)
+            for row in fetch(_UNMEASURED.format(col=col, lines=_gpu_lines("raw")), params)
+        ],
         heatmap=heatmap(params, pool),
     )
 
@@ -194,7 +211,7 @@ def pool_utilization(
 ) -> dict[str, PoolUse]:
     """Each pool's use over the window, all GPU types together (finance only)."""
     rows = fetch(
-        _POOLS.format(col=cost_column(basis), gpu_type="''"),
+        _POOLS.format(col=cost_column(basis), gpu_type="''", lines=_gpu_lines("rollup")),
         {"start": span[0], "end": span[1], "currency": currency, "unknown": UNKNOWN_TYPE},
     )
     return {row["pool"]: PoolUse(**row) for row in rows}

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import connection
+from django.db import connections
 
+from costapp.core.routers import read_alias
 from costapp.money import ZERO
 
 from . import rollups
@@ -35,10 +36,19 @@ def cost_column(basis: str) -> str:
     return BASES[basis]
 
 
+def read_cursor():
+    """A cursor for a read of the read layer: on the replica inside a read-only page or API
+    request (costapp.core.routers.read_alias), else on default. A replica lags its primary by
+    up to its replication delay: the rollups' stale-day refresh (rollups.ensure_current, a
+    write) runs on default before the SQL is built, and what it rewrote reaches the replica
+    once replayed there."""
+    return connections[read_alias()].cursor()
+
+
 def fetch(sql: str, params: dict) -> list[dict]:
     """Rows of a read query as dicts of column name to value, for the reads to turn into
-    dataclasses."""
-    with connection.cursor() as cursor:
+    dataclasses (read_cursor: the replica when the request may read it)."""
+    with read_cursor() as cursor:
         cursor.execute(sql, params)
         names = [c.name for c in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -76,6 +76,12 @@ class Allocation(models.Model):
                 name="allocation_unallocated_hour",
                 condition=models.Q(kind="unallocated"),
             ),
+            # The fleet's GPUs without telemetry start from these rows.
+            models.Index(
+                fields=["hour"],
+                name="allocation_unmeasured_hour",
+                condition=models.Q(kind="unmeasured") | models.Q(utilization_source="inferred"),
+            ),
         ]
 
 

@@ -109,10 +109,12 @@ def _bill_entry(bill: LoadedBill) -> dict:
 
 
 def _lock_engine() -> None:
-    from .engine import ENGINE, LOCK_NAMESPACE
+    """Every hour, exclusively: a close waits for the windows in flight, and none starts until
+    it commits (they read the closed months under their shared hold)."""
+    from .locking import lock_engine
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, ENGINE])
+        lock_engine(cursor)
 
 
 def close_month(month: date, *, by: str = "", reason: str = "") -> ClosedPeriod:

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
-from django.db import connection
+from django.db import connections
 
 from costapp.core.access import Scope
 from costapp.core.limits import check_period, check_time, time_window
+from costapp.core.routers import read_alias
 from costapp.money import DEFAULT_CURRENCY
 
 from . import rollups
@@ -173,9 +174,10 @@ def currencies(scope: Scope, query: ReportQuery) -> list[str]:
         where.append("hour < %(end)s")
     if not scope.whole_company:
         where.append("team = ANY(%(teams)s) AND kind IN ('usage', 'shared')")
-    with connection.cursor() as cursor:
+    lines = rollups.lines()  # the stale-day refresh runs first, on default
+    with connections[read_alias()].cursor() as cursor:
         cursor.execute(
-            f"""SELECT currency FROM {rollups.lines()} lines WHERE {" AND ".join(where)}
+            f"""SELECT currency FROM {lines} lines WHERE {" AND ".join(where)}
                 GROUP BY currency ORDER BY sum({query.cost_column}) DESC, currency""",
             # An open end reads every bucket: the rollups' days are bounded by the data.
             {"start": low or earliest, "end": high or latest, "teams": list(scope.teams or ())},
@@ -196,8 +198,8 @@ def pick_currency(query: ReportQuery, present: list[str]) -> tuple[str, str | No
 def window(query: ReportQuery) -> tuple[datetime, datetime] | None:
     """The query's [start, end) with open ends closed on the data's first and last hour; None
     when there are no allocations at all."""
-    rollups.ensure_current()
-    with connection.cursor() as cursor:
+    rollups.ensure_current()  # a write: on default, before the read
+    with connections[read_alias()].cursor() as cursor:
         cursor.execute("SELECT min(hour), max(hour) FROM attribution_rollup_hour")
         first, last = cursor.fetchone()
     if first is None:

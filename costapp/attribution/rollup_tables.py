@@ -26,8 +26,12 @@ class _Summed(models.Model):
     model = models.CharField(max_length=200, blank=True)
     endpoint = models.CharField(max_length=200, blank=True)
     gpu_type = models.CharField(max_length=100, blank=True)
-    # The lines were on a GPU resource of the inventory (Allocation.gpu_count not null).
+    # The lines were on a GPU resource of the inventory: Allocation.gpu_count set, or (a row
+    # written without it, by hand) the resource in the inventory at the hour.
     on_gpu = models.BooleanField(default=False)
+    # Allocation.gpu_count set, exactly (no inventory look-up): with `pool`, the GPU lines the
+    # fleet page reads (costapp.attribution.fleet).
+    gpu_counted = models.BooleanField(default=False)
     amortized_cost = MoneyField()
     billed_cost = MoneyField()
     # Allocation.gpu_hours is NUMERIC(20,10); a year of them summed needs more digits.

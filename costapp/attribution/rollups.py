@@ -3,7 +3,8 @@
 Six tables (costapp.attribution.rollup_tables), all derived from the allocations alone:
 
 - `attribution_rollup_hour`: the allocations summed per hour, currency, pool, pricing category,
-  kind, team, model, endpoint and GPU type (no resource), with `rows` counted;
+  kind, team, model, endpoint, GPU type and the two GPU flags (`on_gpu`, `gpu_counted`; no
+  resource), with `rows` counted;
 - `attribution_rollup_day`: the same per UTC day, with the day's first hour;
 - `attribution_rollup_poolteam`: per pool-hour, each team with usage lines there, whether it
   used the pool under each basis and how many other teams did (the lead's withholding rule);
@@ -48,9 +49,12 @@ EVER = (datetime(1, 1, 1, tzinfo=UTC), datetime.max.replace(tzinfo=UTC))
 DAY = timedelta(days=1)
 _HOUR_COLUMNS = (
     "currency, pool, pricing_category, kind, team, model, endpoint, gpu_type, on_gpu,"
-    " amortized_cost, billed_cost, gpu_hours, requests, input_tokens, output_tokens, rows"
+    " gpu_counted, amortized_cost, billed_cost, gpu_hours, requests, input_tokens,"
+    " output_tokens, rows"
 )
-_DIMENSIONS = "currency, pool, pricing_category, kind, team, model, endpoint, gpu_type, on_gpu"
+_DIMENSIONS = (
+    "currency, pool, pricing_category, kind, team, model, endpoint, gpu_type, on_gpu, gpu_counted"
+)
 _SUMS = (
     "sum(amortized_cost), sum(billed_cost), sum(gpu_hours), sum(requests), sum(input_tokens),"
     " sum(output_tokens)"
@@ -80,10 +84,10 @@ _ON_GPU = """(a.gpu_count IS NOT NULL OR EXISTS (
 _INSERT_HOURS = f"""
 INSERT INTO attribution_rollup_hour (hour, {_HOUR_COLUMNS})
 SELECT hour, currency, pool, pricing_category, kind, team, model, endpoint, gpu_type,
-       {_ON_GPU}, {_SUMS}, count(*)
+       {_ON_GPU}, a.gpu_count IS NOT NULL, {_SUMS}, count(*)
 FROM attribution_allocation a
 WHERE {_HOURS}
-GROUP BY hour, currency, pool, pricing_category, kind, team, model, endpoint, gpu_type, 10
+GROUP BY hour, currency, pool, pricing_category, kind, team, model, endpoint, gpu_type, 10, 11
 """
 
 
@@ -236,16 +240,18 @@ def refresh(
     # Every join below is between sets bounded by the window, some just written (their
     # statistics not yet gathered): a hash join is never far off, a nested loop planned on an
     # empty table's statistics took seconds (an ANALYZE per table per run is the alternative).
-    # JIT compiling these statements costs more than it saves. Both settings are put back.
-    cursor.execute("SELECT current_setting('enable_nestloop'), current_setting('jit')")
+    # JIT compiling these statements costs more than it saves. For the same reason (a partition
+    # just written reads as a few dozen rows) the GROUP BYs would sort tens of thousands of rows
+    # on ten text keys: hashing them is cheaper, and the window functions and DISTINCT ON sort
+    # all the same. The settings are put back.
+    settings = ("enable_nestloop", "jit", "enable_sort")
+    cursor.execute("SELECT " + ", ".join(f"current_setting('{name}')" for name in settings))
     saved = list(cursor.fetchone())
-    cursor.execute(
-        "SELECT set_config('enable_nestloop', 'off', true), set_config('jit', 'off', true)"
-    )
+    cursor.execute("SELECT " + ", ".join(f"set_config('{name}', 'off', true)" for name in settings))
     for lo, hi in periods.open_intervals(low, high, list(closed or [])):
         _refresh_hours(cursor, lo, hi)
     cursor.execute(
-        "SELECT set_config('enable_nestloop', %s, true), set_config('jit', %s, true)", saved
+        "SELECT " + ", ".join(f"set_config('{name}', %s, true)" for name in settings), saved
     )
     cursor.execute("SELECT set_config(%s, '', true)", [WRITER])
 
@@ -277,10 +283,11 @@ def rebuild() -> None:
 
 
 def _engine_lock(cursor) -> None:
-    """The engine's lock: a refresh never runs beside a run that rewrites hours."""
-    from .engine import ENGINE, LOCK_NAMESPACE
+    """The engine's lock, exclusively: a refresh of marked days or of everything never runs
+    beside a run that rewrites hours (costapp.attribution.locking)."""
+    from .locking import lock_engine
 
-    cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, ENGINE])
+    lock_engine(cursor)
 
 
 def stale_days(marks: list[tuple[datetime | None, datetime | None]]) -> list[tuple]:
@@ -360,7 +367,7 @@ _D1 = "date_trunc('day', %(end)s::timestamptz, 'UTC')"
 _EDGES = f"hour >= %(start)s AND hour < %(end)s AND NOT (hour >= {_D0} AND hour < {_D1})"
 _LINE_COLUMNS = (
     "currency, pool, pricing_category, kind, team, model, endpoint, gpu_type, on_gpu,"
-    " amortized_cost, billed_cost, gpu_hours, requests, input_tokens, output_tokens"
+    " gpu_counted, amortized_cost, billed_cost, gpu_hours, requests, input_tokens, output_tokens"
 )
 
 

@@ -215,13 +215,14 @@ FROM _frame f WHERE u IS NOT NULL AND rule = '' AND NOT EXISTS (
 """
 
 # The busy share of each measured resource-hour, split across its (team, model, endpoint) keys.
+# The split carries only what it needs through its sorts; the resource-hour's columns are joined
+# back from _frame afterwards (one row per resource-hour and currency), which is cheaper than
+# copying them through every window.
 USAGE_LINES = f"""
 INSERT INTO attribution_allocation {_COLUMNS}
 WITH src AS (
-    SELECT f.hour, f.resource_id, f.currency, f.pool, f.pricing_category, f.u, f.u_source,
-           f.rule, f.gpu_count, f.gpu_type, x.team, x.model, x.endpoint, x.requests,
-           x.input_tokens,
-           x.output_tokens,
+    SELECT f.hour, f.resource_id, f.currency, x.team, x.model, x.endpoint, x.requests,
+           x.input_tokens, x.output_tokens,
            CASE f.rule WHEN 'gpu_seconds' THEN x.gpu_seconds
                        WHEN 'tokens' THEN x.input_tokens + %(w)s * x.output_tokens
                        ELSE x.requests END AS weight,
@@ -229,11 +230,13 @@ WITH src AS (
     FROM _frame f JOIN _use x ON x.hour = f.hour AND x.resource_id = f.resource_id
     WHERE f.u IS NOT NULL AND f.rule <> ''
 ), {largest_remainder("src", "hour, resource_id, currency", "team, model, endpoint")}
-SELECT hour, resource_id, pool, 'usage', team, model, endpoint, part_a, part_b, currency,
-       pricing_category, requests, input_tokens, output_tokens,
-       round(gpu_count * u * weight / weight_total, 10), u, u_source, rule, weight,
-       weight_total, NULL::bigint, now(), gpu_type, gpu_count
+SELECT lr.hour, lr.resource_id, f.pool, 'usage', lr.team, lr.model, lr.endpoint, lr.part_a,
+       lr.part_b, lr.currency, f.pricing_category, lr.requests, lr.input_tokens,
+       lr.output_tokens, round(f.gpu_count * f.u * lr.weight / lr.weight_total, 10), f.u,
+       f.u_source, f.rule, lr.weight, lr.weight_total, NULL::bigint, now(), f.gpu_type,
+       f.gpu_count
 FROM lr
+JOIN _frame f ON f.hour = lr.hour AND f.resource_id = lr.resource_id AND f.currency = lr.currency
 """
 
 # Busy cost of a measured resource-hour with no request rows: before it is left unallocated,

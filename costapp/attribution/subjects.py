@@ -91,7 +91,7 @@ class TeamReport:
 
 def team_report(scope: Scope, query: ReportQuery, team: str) -> TeamReport:
     """Everything /teams/<team>/ shows; `scope` must already be narrowed to the team."""
-    report = TeamReport(team, cost_report(scope, query))
+    report = TeamReport(team, cost_report(scope, query, daily=False))
     costs = report.costs
     span = window(query)
     if span is None or not costs.teams:

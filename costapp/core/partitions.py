@@ -17,9 +17,18 @@ for milliseconds, under a short lock_timeout and retried: it never queues behind
 (which would stall every query queued behind it) and gives up instead. CONCURRENTLY is used for
 a registered table without DEFAULT. Dropping a detached partition locks nothing else.
 
-To partition another table (say attribution_allocation by hour), write its migration the way
-0013 does and add it to TABLES: everything here, the beat task and `manage.py partitions` then
-apply to it.
+To partition another table, write its migration the way ingest 0013 and attribution 0010 do
+(costapp.core.partition_sql.rebuild) and add it to TABLES: everything here, the beat task and
+`manage.py partitions` then apply to it.
+
+Retention: the allocations (partitioned by hour, attribution 0010) are the accounting record of
+their month, and the hourly rollups are what the pages read in their place: these tables are
+`kept`. `prune` refuses them, and a month of them is detached or dropped only when asked with
+`force` (`manage.py partitions drop --force`), and for the allocations only a closed month (an
+open one is rewritten by the next attribution run, into DEFAULT once its partition is gone). A
+detached or dropped month of a kept table leaves a stale mark over the month
+(attribution_rollup_stale), so the next read makes the rollups the sums of the allocations
+still attached.
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ from django.utils import timezone
 class PartitionedTable:
     table: str
     key: str  # the timestamptz column partitioned by month
+    kept: bool = False  # never pruned; detached or dropped only with force (see above)
 
 
 TABLES: dict[str, PartitionedTable] = {
@@ -48,8 +58,13 @@ TABLES: dict[str, PartitionedTable] = {
         PartitionedTable("ingest_gpusample", "ts"),
         PartitionedTable("ingest_usagerollup", "hour"),
         PartitionedTable("ingest_seenrequest", "hour"),
+        PartitionedTable("attribution_allocation", "hour", kept=True),
+        PartitionedTable("attribution_rollup_hour", "hour", kept=True),
+        PartitionedTable("attribution_rollup_share_hour", "hour", kept=True),
+        PartitionedTable("attribution_rollup_poolteam", "hour", kept=True),
     )
 }
+ALLOCATIONS = "attribution_allocation"
 MONTHS_AHEAD = 3
 LOCK_TIMEOUT = "5s"  # how long a partition change waits for a lock before it gives up
 ATTEMPTS = 5
@@ -266,10 +281,45 @@ def _attached(table: str, name: str) -> bool:
         return cursor.fetchone()[0]
 
 
-def detach_partition(table: str, month: date) -> str:
+def _may_remove(spec: PartitionedTable, month: date, force: bool) -> None:
+    """Refuse to take a month out of a kept table unless forced, and out of the allocations
+    unless the month is closed."""
+    if not spec.kept:
+        return
+    if not force:
+        raise PartitionError(
+            f"{spec.table} is kept (the allocations are the accounting record, the hourly"
+            " rollups what the pages read): detach or drop a month of it only with force"
+        )
+    if spec.table == ALLOCATIONS:
+        from costapp.attribution.periods import closed_months
+
+        if month not in closed_months():
+            raise PartitionError(
+                f"{month:%Y-%m} is not closed: its allocations are rewritten by the next"
+                " attribution run; close the month first"
+            )
+
+
+def _mark_stale(spec: PartitionedTable, month: date) -> None:
+    """The month's rollups no longer match what is attached: the next read refreshes them."""
+    if not spec.kept:
+        return
+    low, high = bounds(month)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO attribution_rollup_stale (at, first_hour, last_hour)"
+            " VALUES (now(), %s, %s::timestamptz - interval '1 hour')",
+            [low, high],
+        )
+
+
+def detach_partition(table: str, month: date, force: bool = False) -> str:
     """Detach the table's partition for `month`, keeping it as a plain table of the same name;
-    returns that name. A no-op when it is already detached."""
-    spec_of(table)
+    returns that name. A no-op when it is already detached. A kept table's month only with
+    `force` (and the allocations' only when closed)."""
+    spec = spec_of(table)
+    _may_remove(spec, month, force)
     name = partition_name(table, month)
     if not _attached(table, name):
         with connection.cursor() as cursor:
@@ -283,20 +333,22 @@ def detach_partition(table: str, month: date) -> str:
         # transaction block: the detach commits twice.
         with connection.cursor() as cursor:
             cursor.execute(f"ALTER TABLE {table} DETACH PARTITION {name} CONCURRENTLY")
+        _mark_stale(spec, month)
         return name
 
     def change() -> None:
         with transaction.atomic(), connection.cursor() as cursor, _lock_timeout(cursor):
             cursor.execute(f"ALTER TABLE {table} DETACH PARTITION {name}")
+            _mark_stale(spec, month)
 
     _retrying(change)
     return name
 
 
-def drop_partition(table: str, month: date) -> tuple[str, int]:
+def drop_partition(table: str, month: date, force: bool = False) -> tuple[str, int]:
     """Detach (when attached) and drop the table's partition for `month`; returns its name and
-    how many rows it held."""
-    name = detach_partition(table, month)
+    how many rows it held. A kept table's month only with `force` (see detach_partition)."""
+    name = detach_partition(table, month, force)
     if connection.in_atomic_block:
         # Rows written earlier in the caller's transaction leave deferred foreign-key checks
         # queued, and PostgreSQL drops no table with checks pending: run them now.
@@ -328,6 +380,8 @@ def prune(
     unbounded): month partitions an interval covers whole are dropped, the rest are deleted in
     batches of `batch` rows, a transaction each, partition by partition."""
     spec = spec_of(table)
+    if spec.kept:
+        raise PartitionError(f"{table} is kept: it is never pruned")
     intervals = sorted(intervals, key=lambda i: i[1])
     pruned = Pruned([], 0, 0)
     if not intervals:

@@ -59,6 +59,26 @@ def _layout(**extra) -> dict:
     )
 
 
+_TEMPLATE: dict | None = None
+
+
+def _template() -> dict:
+    """The "none" template as plotly writes it into a figure's layout, computed once."""
+    global _TEMPLATE
+    if _TEMPLATE is None:
+        _TEMPLATE = json.loads(pio.to_json(go.Figure(layout=dict(template=pio.templates["none"]))))[
+            "layout"
+        ]["template"]
+    return _TEMPLATE
+
+
+def _figure(data: list[dict], **layout) -> dict:
+    """Figure JSON built as plain data, the same plotly's encoder writes for go.Figure(data,
+    _layout(**layout)): the hot charts skip plotly's property validation (tens of ms a page).
+    Only plain str, float, int, list and dict values go in; every name still through `_text`."""
+    return {"data": data, "layout": {**_layout(**layout), "template": _template()}}
+
+
 def _text(value: str) -> str:
     """`value` as plotly text: shown literally, whatever tags or entities it contains."""
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -74,37 +94,43 @@ def _money_axis(currency: str, **extra) -> dict:
     return dict(tickprefix=_text(prefix), ticksuffix=_text(suffix), separatethousands=True, **extra)
 
 
-def daily_cost(daily: dict[str, dict[date, Decimal]], currency: str) -> dict:
+def daily_cost(
+    daily: dict[str, dict[date, Decimal]], currency: str, other: str | None = None
+) -> dict:
     """Stacked daily cost: one bar segment per team (with its idle share under share-idle),
-    then the company's idle / unmeasured / unallocated."""
+    then the company's idle / unmeasured / unallocated. `other`: the series already summing
+    the smaller teams (cost_report's `top_series`), else they are summed here."""
     days = sorted({day for series in daily.values() for day in series})
-    daily, other = _top_series(daily)
+    if other is None:
+        daily, other = _top_series(daily)
     teams = sorted(name for name in daily if name not in UNOWNED_COLOURS and name != other)
     order = teams + ([other] if other else []) + [n for n in UNOWNED_COLOURS if n in daily]
     amount = _text(written_in("%{y:,.2f}", currency))
-    fig = go.Figure()
+    x = [day.isoformat() for day in days]
+    bars = []
     for index, name in enumerate(order):
         colour = UNOWNED_COLOURS.get(name) or PALETTE[index % len(PALETTE)]
         if name == other:
             colour = OTHER_COLOUR
-        fig.add_bar(
-            name=_text(name),
-            x=[day.isoformat() for day in days],
-            y=[_cents(daily[name].get(day, Decimal(0))) for day in days],
-            marker_color=colour,
-            hovertemplate="%{x}<br>%{fullData.name}: " + amount + "<extra></extra>",
+        bars.append(
+            {
+                "hovertemplate": "%{x}<br>%{fullData.name}: " + amount + "<extra></extra>",
+                "marker": {"color": colour},
+                "name": _text(name),
+                "x": x,
+                "y": [_cents(daily[name].get(day, Decimal(0))) for day in days],
+                "type": "bar",
+            }
         )
-    fig.update_layout(
-        _layout(
-            barmode="stack",
-            bargap=0.15,
-            legend=dict(orientation="h", y=-0.15),
-            yaxis=_money_axis(currency, gridcolor="#e5e7eb"),
-            xaxis=dict(type="date", tickformat="%b %d"),
-            height=360,
-        )
+    return _figure(
+        bars,
+        barmode="stack",
+        bargap=0.15,
+        legend=dict(orientation="h", y=-0.15),
+        yaxis=_money_axis(currency, gridcolor="#e5e7eb"),
+        xaxis=dict(type="date", tickformat="%b %d"),
+        height=360,
     )
-    return _as_data(fig)
 
 
 def cost_per_million(rows: list[CostRow], label: str, currency: str) -> dict:
@@ -117,31 +143,35 @@ def cost_per_million(rows: list[CostRow], label: str, currency: str) -> dict:
         priced = [*by_cost[: TOP_BARS - 1], _summed(rest, key=f"({len(rest)} others)")]
     priced.sort(key=lambda row: row.per_million_loaded)
     amount = _text(written_in("%{x:,.2f}", currency))
-    fig = go.Figure()
-    for name, colour, price in (
-        ("busy only", BUSY_ONLY, lambda row: row.per_million_busy),
-        ("fully loaded", PALETTE[0], lambda row: row.per_million_loaded),
-    ):
-        fig.add_bar(
-            name=name,
-            orientation="h",
-            x=[_cents(price(row)) for row in priced],
-            y=[_text(row.key or "(shared costs)") for row in priced],
-            marker_color=colour,
-            hovertemplate="%{y}: " + amount + " per 1M tokens, %{fullData.name}<extra></extra>",
+    names = [_text(row.key or "(shared costs)") for row in priced]
+    bars = [
+        {
+            "hovertemplate": "%{y}: " + amount + " per 1M tokens, %{fullData.name}<extra></extra>",
+            "marker": {"color": colour},
+            "name": name,
+            "orientation": "h",
+            "x": [_cents(price(row)) for row in priced],
+            "y": names,
+            "type": "bar",
+        }
+        for name, colour, price in (
+            ("busy only", BUSY_ONLY, lambda row: row.per_million_busy),
+            ("fully loaded", PALETTE[0], lambda row: row.per_million_loaded),
         )
-    fig.update_layout(
-        _layout(
-            barmode="group",
-            height=max(200, 48 * len(priced) + 80),
-            legend=dict(orientation="h", y=-0.25),
-            xaxis=_money_axis(
-                currency, title=_text(f"{currency} per 1M tokens, by {label}"), gridcolor="#e5e7eb"
-            ),
-            yaxis=dict(automargin=True),
-        )
+    ]
+    return _figure(
+        bars,
+        barmode="group",
+        height=max(200, 48 * len(priced) + 80),
+        legend=dict(orientation="h", y=-0.25),
+        # A plotly title is an object: the string form is its text (as go.Figure writes it).
+        xaxis=_money_axis(
+            currency,
+            title={"text": _text(f"{currency} per 1M tokens, by {label}")},
+            gridcolor="#e5e7eb",
+        ),
+        yaxis=dict(automargin=True),
     )
-    return _as_data(fig)
 
 
 _TICKS = {"hour": "%b %d %H:%M", "day": "%b %d", "month": "%b %Y"}

@@ -16,7 +16,7 @@ from django.shortcuts import render
 from costapp.alerts.selectors import visible_budgets
 from costapp.alerts.status import budget_status
 from costapp.attribution import explorer as slices
-from costapp.attribution.costs import cost_report
+from costapp.attribution.costs import cost_report, top_rows
 from costapp.attribution.explorer import (
     DIMENSIONS,
     parse_spec,
@@ -31,7 +31,7 @@ from costapp.whatif import recommendations
 
 from . import charts
 from .paging import paginate
-from .views import _query_error, _read, _weight
+from .views import TABLE_ROWS, _query_error, _read, _weight
 
 NUMERIC_COLUMNS = {
     "cost": "Cost",
@@ -86,6 +86,9 @@ def team(request, team: str):
     context.update(
         t=report,
         o=costs,
+        # As on the overview: the top rows and one linking to the explorer for the rest.
+        models=top_rows(costs.models, TABLE_ROWS, costs),
+        endpoints=top_rows(costs.endpoints, TABLE_ROWS, costs),
         subject=team,
         w=_weight(costs.output_weight),
         budgets=[budget_status(budget) for budget in budgets.order_by("name")],

@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
-from costapp.attribution.costs import cost_report
+from costapp.attribution.costs import cost_report, top_rows
 from costapp.attribution.query import (
     BASES,
     GRAINS,
@@ -26,6 +26,10 @@ from costapp.whatif import recommendations
 from . import charts
 from .explanation import explanation, neighbour_hour
 from .paging import paginate
+
+# The overview's model and endpoint tables show this many rows, the rest summed in one row that
+# links to the explorer's full, paginated table.
+TABLE_ROWS = 20
 
 
 def _weight(weight: Decimal) -> str:
@@ -68,16 +72,20 @@ def overview(request):
         scope, query = _read(request)
     except QueryError as error:
         return _query_error(request, "dashboard/overview.html", error)
-    report = cost_report(scope, query)
+    report = cost_report(scope, query, top_series=charts.TOP_SERIES)
     context = {
         "o": report,
+        "models": top_rows(report.models, TABLE_ROWS, report),
+        "endpoints": top_rows(report.endpoints, TABLE_ROWS, report),
         "q": query,
         "w": _weight(report.output_weight),
         "currency": report.currency,
         "currencies": report.currencies,
         "start": query.start,
         "end": query.end,
-        "daily_chart": charts.daily_cost(report.daily, report.currency) if report.daily else None,
+        "daily_chart": charts.daily_cost(report.daily, report.currency, report.other_series)
+        if report.daily
+        else None,
         "unit_chart": charts.cost_per_million(report.models, "model", report.currency)
         if report.all_teams.tokens
         else None,

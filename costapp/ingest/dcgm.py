@@ -81,7 +81,7 @@ SLOT_OF = {name: SLOTS[field] for name, (field, _) in MEASURES.items()}
 # Bounds on Readings' look-up tables (emptied when full), so memory stays flat on any input.
 SERIES_HELD = 4096
 VALUES_HELD = 65536
-_UNSEEN = object()
+UNSEEN = object()  # a look-up miss, where None is a value (NaN: no reading)
 IGNORED = object()  # Readings.entry of a metric that is neither a measure nor GPU info
 
 
@@ -283,8 +283,8 @@ class Readings:
             reading.describe(series, lambda message, want: self._error(message, line, column, want))
         if slot is None:
             return
-        scaled = known.get(value, _UNSEEN)
-        if scaled is _UNSEEN:
+        scaled = known.get(value, UNSEEN)
+        if scaled is UNSEEN:
             scaled = self._scaled(name, MEASURES[name], value, line, column)
             if len(known) >= VALUES_HELD:
                 known.clear()
@@ -414,8 +414,8 @@ def parse(file: InputFile) -> Generator[GpuSampleRow, None, list[str]]:
         if slot is not None and series is not None and ts is at_ts_of:
             reading = at_ts.get(series.device)
             if reading is not None and reading.series is series:
-                scaled = known.get(value, _UNSEEN)
-                if scaled is not _UNSEEN:
+                scaled = known.get(value, UNSEEN)
+                if scaled is not UNSEEN:
                     if scaled is not None:
                         reading.values[slot] = scaled
                     continue

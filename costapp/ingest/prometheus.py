@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from .dcgm import IGNORED, SERIES_HELD, VALUES_HELD, Readings, from_millis
+from .dcgm import IGNORED, SERIES_HELD, UNSEEN, VALUES_HELD, Readings, from_millis
 from .errors import ParseError, Where
 from .files import InputFile
 from .jsondocs import documents
@@ -62,6 +62,7 @@ def _rows(
     metric_names: Sequence[str | None] | None,
 ) -> Iterator[GpuSampleRow]:
     readings = Readings(source_name)
+    by_ts = readings.by_ts
     anchors: list[datetime] = []
     # A range query's grid repeats its instants and values across every series: each is
     # converted once. Bounded like Readings' tables.
@@ -110,6 +111,18 @@ def _rows(
                     ts = _snap(ts, anchors)
                 if entry is IGNORED:
                     continue
+                # Readings.put, inlined for the usual point: a reading its series has begun
+                # (an earlier metric of the GPU at this instant), a value seen before.
+                slot, gpu, known, _ = entry
+                if slot is not None and gpu is not None:
+                    at_ts = by_ts.get(ts)
+                    reading = at_ts.get(gpu.device) if at_ts is not None else None
+                    if reading is not None and reading.series is gpu:
+                        scaled = known.get(value, UNSEEN)
+                        if scaled is not UNSEEN:
+                            if scaled is not None:
+                                reading.values[slot] = scaled
+                            continue
                 try:
                     readings.put(entry, value, ts, line, "")
                 except ParseError as exc:  # located here: most points never need their path

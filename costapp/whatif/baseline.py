@@ -6,8 +6,11 @@ period. The reader's access scope (costapp.core.access) is applied here: finance
 row; anyone else only the attributed rows (usage and shared lines) of their own teams, so a
 lead's baseline never holds idle, unallocated or another team's cost.
 
-The reads are our own set-based SQL over the period's rows (grouped sums in Postgres, no row
-loop in Python): the shared read layer in attribution/ answers reports, not these aggregates.
+The reads are our own set-based SQL (grouped sums in Postgres, no row loop in Python). Every
+per-hour, per-hour-of-week, GPU-type and currency read sums the allocation rollups
+(costapp.attribution.rollups), which hold exactly those sums. The totals alone read the raw
+allocation rows: the fully loaded cost divides each usage row's cost by that row's own
+utilization, which no sum over rows of different utilizations gives back.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from decimal import Decimal
 
 from django.db import connection
 
+from costapp.attribution import rollups
 from costapp.core.access import Scope
 from costapp.money import ZERO
 
@@ -154,6 +158,8 @@ WHERE a.hour >= %s AND a.hour < %s AND a.currency = %s{where}
 GROUP BY a.kind, a.pricing_category
 """
 
+# From here on `{lines}` is a rollup subquery (costapp.attribution.rollups.lines) and the
+# parameters are named: %(start)s, %(end)s, %(currency)s and _named_where's.
 _HOURS = """
 SELECT max(busy / measured), min(gpu_cost), count(*)
 FROM (
@@ -161,8 +167,8 @@ FROM (
            nullif(sum(a.gpu_hours) FILTER (WHERE a.kind IN ('usage', 'unallocated', 'idle')), 0)
                AS measured,
            sum(a.amortized_cost) FILTER (WHERE a.kind <> 'shared') AS gpu_cost
-    FROM attribution_allocation a
-    WHERE a.hour >= %s AND a.hour < %s AND a.currency = %s{where}
+    FROM {lines} a
+    WHERE a.hour >= %(start)s AND a.hour < %(end)s AND a.currency = %(currency)s{where}
     GROUP BY a.hour
 ) per_hour
 """
@@ -173,24 +179,25 @@ SELECT extract(isodow FROM a.hour)::int, extract(hour FROM a.hour)::int,
        coalesce(sum(a.gpu_hours) FILTER (WHERE a.kind IN ('usage', 'unallocated')), 0),
        coalesce(sum(a.gpu_hours) FILTER (WHERE a.kind IN ('usage', 'unallocated', 'idle')), 0),
        coalesce(sum(a.gpu_hours) FILTER (WHERE a.kind = 'idle'), 0)
-FROM attribution_allocation a
-WHERE a.hour >= %s AND a.hour < %s AND a.currency = %s{where}
+FROM {lines} a
+WHERE a.hour >= %(start)s AND a.hour < %(end)s AND a.currency = %(currency)s{where}
 GROUP BY 1, 2
 ORDER BY 1, 2
 """
 
-# The GPU type each allocation was computed with (the inventory version in force at its hour).
+# The GPU type each allocation was computed with (the inventory version in force at its hour;
+# gpu_counted: the allocation's gpu_count was set).
 _GPU_TYPES = """
 SELECT DISTINCT a.gpu_type
-FROM attribution_allocation a
-WHERE a.hour >= %s AND a.hour < %s AND a.currency = %s AND a.kind <> 'shared'
-      AND a.gpu_count IS NOT NULL AND a.gpu_type <> ''{where}
+FROM {lines} a
+WHERE a.hour >= %(start)s AND a.hour < %(end)s AND a.currency = %(currency)s
+      AND a.kind <> 'shared' AND a.gpu_counted AND a.gpu_type <> ''{where}
 ORDER BY 1
 """
 
 _CURRENCIES = """
-SELECT a.currency FROM attribution_allocation a
-WHERE a.hour >= %s AND a.hour < %s{where}
+SELECT a.currency FROM {lines} a
+WHERE a.hour >= %(start)s AND a.hour < %(end)s{where}
 GROUP BY a.currency ORDER BY sum(a.amortized_cost) DESC, a.currency
 """
 
@@ -209,10 +216,20 @@ WHERE u.hour >= %s AND u.hour < %s{where}
 
 def currencies(scope: Scope, what: WhatIfScope, start: datetime, end: datetime) -> list[str]:
     """The scope's currencies in the period, biggest first."""
-    where, params = _where(scope, what)
+    where, params = _named_where(scope, what)
     with connection.cursor() as cursor:
-        cursor.execute(_CURRENCIES.format(where=where), [start, end, *params])
+        sql = _CURRENCIES.format(lines=rollups.lines(), where=where)
+        cursor.execute(sql, {"start": start, "end": end, **params})
         return [row[0] for row in cursor.fetchall()]
+
+
+def _named_where(scope: Scope, what: WhatIfScope) -> tuple[str, dict]:
+    """`_where` with named parameters (%(w0)s, ...), beside the rollups' %(start)s, %(end)s."""
+    where, params = _where(scope, what)
+    parts = where.split("%s")
+    names = [f"w{i}" for i in range(len(params))]
+    text = parts[0] + "".join(f"%({n})s{part}" for n, part in zip(names, parts[1:], strict=True))
+    return text, dict(zip(names, params, strict=True))
 
 
 def _cache_where(scope: Scope, what: WhatIfScope) -> tuple[str, list]:
@@ -239,11 +256,14 @@ def measure(
     with connection.cursor() as cursor:
         cursor.execute(_TOTALS.format(where=where), window)
         totals = cursor.fetchall()
-        cursor.execute(_HOURS.format(where=where), window)
+        named, named_params = _named_where(scope, what)
+        hourly, daily = rollups.lines(hourly=True), rollups.lines()
+        rolled = {"start": start, "end": end, "currency": currency, **named_params}
+        cursor.execute(_HOURS.format(lines=hourly, where=named), rolled)
         peak, lowest_hour, hours_seen = cursor.fetchone()
-        cursor.execute(_WEEK.format(where=where), window)
+        cursor.execute(_WEEK.format(lines=hourly, where=named), rolled)
         week = cursor.fetchall()
-        cursor.execute(_GPU_TYPES.format(where=where), window)
+        cursor.execute(_GPU_TYPES.format(lines=daily, where=named), rolled)
         gpu_types = tuple(row[0] for row in cursor.fetchall())
         cache_where, cache_params = _cache_where(scope, what)
         cursor.execute(_CACHE.format(where=cache_where), [start, end, *cache_params])

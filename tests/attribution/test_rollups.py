@@ -13,7 +13,7 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from costapp.attribution import rollups
+from costapp.attribution import fleet, rollups
 from costapp.attribution.engine import run_attribution
 from costapp.attribution.idle import (
     fetch,
@@ -25,7 +25,9 @@ from costapp.attribution.idle import (
 )
 from costapp.attribution.models import Allocation, AllocationHour, LineKind, RollupStale
 from costapp.attribution.splitsql import largest_remainder
-from costapp.core.access import total_reveals_one_team
+from costapp.core.access import Scope, total_reveals_one_team
+from costapp.whatif import baseline
+from costapp.whatif.baseline import WhatIfScope
 
 from . import builders as b
 
@@ -42,7 +44,7 @@ BASES = ("amortized_cost", "billed_cost")
 cost = st.decimals(min_value=Decimal("-5"), max_value=Decimal("50"), places=10)
 row = st.tuples(
     st.integers(0, 71),  # hour: three days
-    st.sampled_from(["p1", "p2"]),
+    st.sampled_from(["p1", "p2", ""]),
     st.sampled_from(["USD", "EUR"]),
     st.sampled_from([LineKind.USAGE] * 4 + [LineKind.IDLE] * 2 + [LineKind.SHARED]),
     st.sampled_from(TEAMS),
@@ -51,6 +53,7 @@ row = st.tuples(
     cost,
     st.decimals(min_value=0, max_value=8, places=10),
     st.integers(0, 1000),
+    st.sampled_from([None, 8]),  # gpu_count: on an inventory GPU at the hour, or not
 )
 
 # The raw-row reads the rollups replace, as costapp.attribution.idle ran them on every read.
@@ -121,16 +124,35 @@ def _rollup_shares(col, start, end, viewer, own) -> dict:
 
 
 _SUMS = """SELECT (date_trunc('day', hour AT TIME ZONE 'UTC'))::date AS day, currency, pool,
-       kind, team, model, sum(amortized_cost) AS a, sum(billed_cost) AS b,
-       sum(gpu_hours) AS g, sum(requests) AS r, min({first}) AS first
+       kind, team, model, gpu_type, {counted} AS counted, sum(amortized_cost) AS a,
+       sum(billed_cost) AS b, sum(gpu_hours) AS g, sum(requests) AS r, min({first}) AS first
 FROM {source} lines WHERE hour >= %(start)s AND hour < %(end)s
-GROUP BY 1, 2, 3, 4, 5, 6"""
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"""
+_KEY = ("day", "currency", "pool", "kind", "team", "model", "gpu_type", "counted")
 
 
 def _sums(source: str, first: str, start, end) -> dict:
-    rows = fetch(_SUMS.format(source=source, first=first), {"start": start, "end": end})
-    return {tuple(r[k] for k in ("day", "currency", "pool", "kind", "team", "model")): r
-            for r in rows}  # fmt: skip
+    counted = "gpu_count IS NOT NULL" if first == "hour" else "gpu_counted"
+    sql = _SUMS.format(source=source, first=first, counted=counted)
+    return {tuple(r[k] for k in _KEY): r for r in fetch(sql, {"start": start, "end": end})}
+
+
+def _check_fleet(start, end) -> None:
+    """The fleet's pools, prices and heatmap, read from the rollups, are the same statements
+    run on the raw rows."""
+    for code in ("USD", "EUR"):
+        for col in BASES:
+            params = {"start": start, "end": end, "currency": code, "unknown": "?", "pool": "p1"}
+            for sql in (fleet._POOLS, fleet._PRICES):
+                args = {"col": col, "gpu_type": fleet._TYPE}
+                got = fetch(sql.format(lines=fleet._gpu_lines("rollup"), **args), params)
+                assert got == fetch(sql.format(lines=fleet._gpu_lines("raw"), **args), params)
+        for pool in ("", "AND a.pool = %(pool)s"):
+            got, raw = (
+                fetch(fleet._HEATMAP.format(lines=fleet._gpu_lines(source), pool=pool), params)
+                for source in ("hourly", "raw")
+            )
+            assert got == raw
 
 
 def _write(rows) -> None:
@@ -140,9 +162,9 @@ def _write(rows) -> None:
             hour=DAY0 + timedelta(hours=h), resource_id=f"i-{pool}", pool=pool, kind=kind,
             currency=code, team="" if kind == LineKind.IDLE else team,
             model="" if kind == LineKind.IDLE else model, amortized_cost=a, billed_cost=b_,
-            gpu_hours=g, requests=n,
+            gpu_hours=g, requests=n, gpu_count=gpus, gpu_type="H100" if gpus else "",
         )
-        for h, pool, code, kind, team, model, a, b_, g, n in rows
+        for h, pool, code, kind, team, model, a, b_, g, n, gpus in rows
     )  # fmt: skip
 
 
@@ -165,12 +187,44 @@ def _check_peaks(col, start, end) -> None:
         assert fetch(rollups.peak_hours(col, only), params) == raw
 
 
+# The allocations as the what-if baseline's rollup reads see them (gpu_counted included).
+_RAW_LINES = "(SELECT *, gpu_count IS NOT NULL AS gpu_counted FROM attribution_allocation)"
+_WHATIF_SCOPES = (
+    (Scope(None, finance=True), WhatIfScope()),
+    (Scope(None, finance=True), WhatIfScope(pool="p1", model="m1")),
+    (Scope(("a", "b")), WhatIfScope()),
+    (Scope(("a",)), WhatIfScope(team="a", pool="p2")),
+)
+
+
+def _check_whatif(start, end) -> None:
+    """The what-if baseline's hourly, hour-of-week, GPU-type and currency reads give from the
+    rollups what they give from the raw rows, for finance and for leads."""
+    for scope, what in _WHATIF_SCOPES:
+        where, named = baseline._named_where(scope, what)
+        for code in ("USD", "EUR"):
+            params = {"start": start, "end": end, "currency": code, **named}
+            for sql, source in (
+                (baseline._HOURS, rollups.lines(hourly=True)),
+                (baseline._WEEK, rollups.lines(hourly=True)),
+                (baseline._GPU_TYPES, rollups.lines()),
+                (baseline._CURRENCIES, rollups.lines()),
+            ):
+                with connection.cursor() as cursor:
+                    cursor.execute(sql.format(lines=source, where=where), params)
+                    got = cursor.fetchall()
+                    cursor.execute(sql.format(lines=_RAW_LINES, where=where), params)
+                    assert got == cursor.fetchall(), sql
+
+
 def _check_every_read(start, end) -> None:
     assert _sums(rollups.lines(), "first_hour", start, end) == _sums(
         "attribution_allocation", "hour", start, end
     )
     hourly = _sums(rollups.lines(hourly=True), "first_hour", start, end)
     assert hourly == _sums("attribution_allocation", "hour", start, end)
+    _check_fleet(start, end)
+    _check_whatif(start, end)
     for col, basis in zip(BASES, ("amortized", "billed"), strict=True):
         _check_peaks(col, start, end)
         assert _rollup_shares(col, start, end, None, False) == _raw_shares(col, start, end, None)

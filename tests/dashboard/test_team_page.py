@@ -100,3 +100,26 @@ def test_the_team_list_links_every_visible_team(client, ledger):
 def test_anonymous_visitors_are_sent_to_log_in(client, ledger):
     response = client.get("/teams/search/")
     assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_long_model_and_endpoint_tables_show_the_top_rows_and_the_rest_in_one(client):
+    from costapp.dashboard.views import TABLE_ROWS
+
+    count = TABLE_ROWS + 3
+    for i in range(count):  # model m00 costs 1, m01 2, ...: the three cheapest are the rest
+        allocation(
+            "2026-10-01T10:00", amortized=str(i + 1), team="search", model=f"m{i:02}",
+            endpoint=f"/e{i:02}", requests=1, input_tokens=10, pool="h100",
+        )  # fmt: skip
+    lead = team_lead("search")
+    html = page(client, lead, "/teams/search/?start=2026-10-01&end=2026-10-02")
+    spend = amount(figure(html, "team-spend"))
+    for table, kind in (("by-model", "model"), ("by-endpoint", "endpoint")):
+        shown = rows(html, table)
+        assert len(shown) == TABLE_ROWS + 1, table
+        assert shown[0][0] == ("m22" if kind == "model" else "/e22")
+        assert shown[-1][0] == f"3 more {kind}s: all {kind}s in the explorer"
+        assert amount(shown[-1][1]) == 1 + 2 + 3
+        assert sum((amount(row[1]) for row in shown), Decimal(0)) == spend
+        link = html.split(f'id="{table}-all"')[0].rsplit("<a ", 1)[1]
+        assert "team=search&amp;" in link and f"dims={kind}" in link

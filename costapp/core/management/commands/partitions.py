@@ -4,6 +4,8 @@ partitions list [TABLE]                  every partition with its month, rows an
 partitions ensure [--months-ahead N]     create the coming months' (the daily beat task)
 partitions detach TABLE YYYY-MM          keep the month as a plain table, out of the parent
 partitions drop TABLE YYYY-MM            detach and drop it: its rows are gone
+  --force                                a kept table's month (allocations: a closed month;
+                                         the hourly rollups); never needed for the others
 """
 
 from __future__ import annotations
@@ -39,6 +41,11 @@ class Command(BaseCommand):
             action = actions.add_parser(name, help=text)
             action.add_argument("table", choices=sorted(partitions.TABLES))
             action.add_argument("month", type=_month, help="YYYY-MM")
+            action.add_argument(
+                "--force",
+                action="store_true",
+                help="also a kept table (the allocations, a closed month only; hourly rollups)",
+            )
 
     def handle(self, *args, action: str, **options) -> None:
         try:
@@ -50,10 +57,14 @@ class Command(BaseCommand):
                     self.stdout.write(f"created {name}")
                 self.stdout.write(f"{len(created)} partition(s) created")
             elif action == "detach":
-                name = partitions.detach_partition(options["table"], options["month"])
+                name = partitions.detach_partition(
+                    options["table"], options["month"], force=options["force"]
+                )
                 self.stdout.write(f"detached {name} (a plain table now; drop it when done)")
             elif action == "drop":
-                name, rows = partitions.drop_partition(options["table"], options["month"])
+                name, rows = partitions.drop_partition(
+                    options["table"], options["month"], force=options["force"]
+                )
                 self.stdout.write(f"dropped {name} ({rows} rows)")
         except partitions.PartitionError as error:
             raise CommandError(str(error)) from None
