@@ -13,14 +13,19 @@ from pathlib import Path
 
 import pytest
 
-from costapp.demo.billing import COLUMNS
+from costapp.demo import hosted
+from costapp.demo.billing import AWS_COLUMNS, COLUMNS
 from costapp.demo.dataset import generate_dataset
-from costapp.ingest import dcgm, jsonl
+from costapp.ingest import dcgm, focus, jsonl
 from costapp.ingest.files import InputFile
 
 # Four days from Thursday 2026-10-01 00:00 UTC; the second L4 node is launched on day 4 at 10:27.
 END = datetime(2026, 10, 5, tzinfo=UTC)
 START = END - timedelta(days=4)
+# The hosted model's allocation rows (costapp.attribution.hosted), and the hours of the Thursday
+# night batch that calls Bedrock without the gateway (costapp.demo.hosted.BATCH).
+HOSTED_RESOURCE = "hosted:bedrock:claude-sonnet-4"
+BATCH_HOURS = {datetime(2026, 10, 1, hour, tzinfo=UTC) for hour in (2, 3, 4)}
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +68,11 @@ def test_bill_has_hourly_gpu_lines_for_every_pricing_category(demo):
         per_instance[line["ResourceId"]] += 1
     # Six nodes run all 96 hours; the late L4 starts mid-hour on day 4 (a partial hour, 14 lines).
     assert sorted(per_instance.values()) == [14] + [96] * 6
-    # 7 GPU lines an hour at most, plus the plan's fee and NAT egress hourly, storage daily.
-    assert len(lines) == len(gpu) + 96 * 2 + 4 * 2
+    # 7 GPU lines an hour at most, plus the plan's fee and NAT egress hourly, storage daily,
+    # and the hosted model's Bedrock lines (test_the_hosted_model_...).
+    bedrock = [line for line in lines if line["ServiceName"] == "Amazon Bedrock"]
+    assert bedrock
+    assert len(lines) == len(gpu) + 96 * 2 + 4 * 2 + len(bedrock)
 
 
 def test_committed_and_spot_lines_price_below_list(demo):
@@ -90,6 +98,10 @@ def test_bill_uses_the_focus_sample_column_names(shared_fixtures, demo):
     sample = shared_fixtures / "focus-sample-data" / "focus_1.0_sample_1000.csv"
     with sample.open(newline="") as handle:
         assert next(csv.reader(handle)) == list(COLUMNS)
+    # Then AWS's own columns, as its FOCUS export adds them.
+    with (demo / "billing" / "focus-2026-10.csv").open(newline="") as handle:
+        assert next(csv.reader(handle)) == [*COLUMNS, *AWS_COLUMNS]
+    assert all(name.startswith("x_") for name in AWS_COLUMNS)
 
 
 def test_telemetry_parses_and_follows_the_day(demo):
@@ -108,14 +120,19 @@ def test_telemetry_parses_and_follows_the_day(demo):
     assert all(row.resource_id.startswith("i-0") for row in rows)
 
 
-def test_requests_are_valid_jsonl_for_five_teams_eight_models_twelve_endpoints(demo):
+def test_requests_are_valid_jsonl_for_five_teams_nine_models_fourteen_endpoints(demo):
     rows = []
     for path in sorted((demo / "requests").iterdir()):
         rows.extend(jsonl.parse(InputFile.from_path(path)))
     assert len({row.request_id for row in rows}) == len(rows)
     assert len({row.team for row in rows}) == 5
-    assert len({row.model for row in rows}) == 8
-    assert len({row.endpoint for row in rows}) == 12
+    # Eight self-hosted models and the hosted one, which two teams call from two endpoints.
+    assert len({row.model for row in rows}) == 9
+    assert len({row.endpoint for row in rows}) == 14
+    assert {(row.team, row.endpoint) for row in rows if row.model == hosted.GATEWAY_MODEL} == {
+        ("assistant", "/assistant/agent"),
+        ("research", "/research/judge"),
+    }
     billed = {line["ResourceId"] for line in _bill(demo)}
     assert {row.resource_id for row in rows} <= billed
     # Load follows the day: early afternoon is busier than the small hours.
@@ -123,6 +140,46 @@ def test_requests_are_valid_jsonl_for_five_teams_eight_models_twelve_endpoints(d
     for row in rows:
         per_hour[row.ts.hour] += 1
     assert per_hour[14] > 3 * per_hour[3]
+
+
+def _hourly(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def test_the_hosted_model_is_billed_the_logged_tokens_hour_by_hour_but_for_an_unlogged_batch(
+    demo,
+):
+    lines = [
+        row
+        for path in sorted((demo / "billing").iterdir())
+        for row in focus.parse(InputFile.from_path(path))
+        if row.hosted_model
+    ]
+    # Read by the FOCUS reader as Bedrock lines of the model the inference profile names.
+    assert {(row.hosted_provider, row.hosted_model) for row in lines} == {
+        ("bedrock", hosted.BEDROCK_MODEL)
+    }
+    billed = defaultdict(lambda: [0, 0])  # hour -> [input and cache-read tokens, output tokens]
+    for row in lines:
+        billed[row.charge_period_start][row.token_direction == "output"] += row.token_count
+        per_token = hosted.PRICE_PER_1M[row.token_direction] / 1_000_000
+        assert row.billed_cost == row.effective_cost == row.token_count * per_token
+    logged = defaultdict(lambda: [0, 0])
+    for path in sorted((demo / "requests").iterdir()):
+        for row in jsonl.parse(InputFile.from_path(path)):
+            if row.model == hosted.GATEWAY_MODEL:
+                assert row.resource_id == hosted.PROFILE_ARN
+                logged[_hourly(row.ts)][0] += row.input_tokens
+                logged[_hourly(row.ts)][1] += row.output_tokens
+    # Every logged hour is billed its tokens exactly; the batch's hours have no request at all.
+    assert logged.keys() == billed.keys() - BATCH_HOURS
+    assert all(billed[hour] == tokens for hour, tokens in logged.items())
+    assert all(billed[hour][0] > 1_000_000 for hour in BATCH_HOURS)
+    # Prompt caching starts on the window's last third, in whole days: its fourth day here.
+    cached = {row.charge_period_start for row in lines if row.token_direction == "cache_read"}
+    assert cached and min(cached) >= datetime(2026, 10, 4, tzinfo=UTC)
+    assert hosted.caching_from(START, END) == datetime(2026, 10, 4, tzinfo=UTC)
+    assert hosted.caching_from(START, START + timedelta(days=30)) == START + timedelta(days=20)
 
 
 def test_a_month_stays_within_the_demo_budget_of_requests():
@@ -267,7 +324,9 @@ def test_the_demo_places_the_savings_plan_fee_and_little_stays_unallocated(tmp_p
     fee = CostLine.objects.filter(charge_category="Purchase").aggregate(b=Sum("billed_cost"))["b"]
     billed = lambda **f: Allocation.objects.filter(**f).aggregate(b=Sum("billed_cost"))["b"]  # noqa: E731
     total = billed()
-    assert fee > total / 3  # the fee is a third of the bill: it must not sit in "unallocated"
+    self_hosted = total - billed(resource_id=HOSTED_RESOURCE)
+    # The fee is a third of the self-hosted bill: it must not sit in "unallocated".
+    assert fee > self_hosted / 3
     # The fee goes to the teams in proportion to their GPU cost, every hour, to the quantum.
     assert billed(kind="shared", rule="gpu_cost") == fee
     shared_teams = set(
@@ -275,13 +334,52 @@ def test_the_demo_places_the_savings_plan_fee_and_little_stays_unallocated(tmp_p
     )
     assert shared_teams == {"search", "assistant", "ads", "fraud", "research"}
     assert billed(kind="shared", team="research", resource_id="arn:aws:s3:::il-demo-eval-sets")
-    # What stays unallocated is small, and it is the shared lines no rule covers: NAT egress
-    # and the untagged model-weights bucket.
+    # What stays unallocated is small, and it is the shared lines no rule covers (NAT egress
+    # and the untagged model-weights bucket) and the hosted model's unlogged batch.
     unallocated = billed(kind="unallocated")
     assert unallocated < total / 100
     assert set(
         Allocation.objects.filter(kind="unallocated").values_list("resource_id", flat=True)
-    ) == {"nat-0d3f5e7a9b1c2d4e6", "arn:aws:s3:::il-demo-model-weights"}
+    ) == {"nat-0d3f5e7a9b1c2d4e6", "arn:aws:s3:::il-demo-model-weights", HOSTED_RESOURCE}
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_the_demo_splits_the_hosted_model_by_logged_tokens_and_conserves_its_cost(tmp_path):
+    from django.db.models import Sum
+
+    from costapp.attribution.models import Allocation, GpuResource
+    from costapp.demo.load import load_demo
+    from costapp.ingest.models import CostLine
+
+    load_demo(tmp_path / "demo", seed=7, end=START + timedelta(days=2), days=2, fresh=False)
+
+    lines = CostLine.objects.exclude(hosted_model="")
+    assert set(lines.values_list("hosted_provider", "hosted_model")) == {
+        ("bedrock", hosted.BEDROCK_MODEL)
+    }
+    assert not GpuResource.objects.filter(resource_id=hosted.PROFILE_ARN).exists()
+    rows = Allocation.objects.filter(resource_id=HOSTED_RESOURCE)
+    both = dict(a=Sum("amortized_cost"), b=Sum("billed_cost"))
+    # Every cent of the hosted lines is placed, to the quantum, on both bases.
+    expected = lines.aggregate(a=Sum("effective_cost"), b=Sum("billed_cost"))
+    assert rows.aggregate(**both) == expected and expected["b"] > 0
+    assert not rows.exclude(kind__in=["usage", "unallocated"]).exists()
+    assert not rows.exclude(pool="").exists()  # never in GPU pools, idle or fleet figures
+    usage = rows.filter(kind="usage")
+    assert set(usage.values_list("team", "model", "endpoint")) == {
+        ("assistant", hosted.GATEWAY_MODEL, "/assistant/agent"),
+        ("research", hosted.GATEWAY_MODEL, "/research/judge"),
+    }
+    assert set(usage.values_list("rule", flat=True)) == {"tokens"}
+    # What no request explains is the batch's hours, whole, named by the billed model.
+    unexplained = rows.filter(kind="unallocated")
+    assert set(unexplained.values_list("hour", flat=True)) == BATCH_HOURS
+    assert set(unexplained.values_list("model", flat=True)) == {hosted.BEDROCK_MODEL}
+    batch = lines.filter(charge_period_start__in=BATCH_HOURS)
+    assert unexplained.aggregate(**both) == batch.aggregate(
+        a=Sum("effective_cost"), b=Sum("billed_cost")
+    )
 
 
 @pytest.mark.slow
@@ -415,9 +513,32 @@ def test_the_demo_sets_up_budgets_rules_and_a_local_channel_once_and_every_page_
     for path in (*FINANCE_PAGES, f"/budgets/{assistant.pk}/", "/chargeback/2026-09/"):
         assert client.get(path).status_code == 200, path
 
+    # The hosted model beside the self-hosted ones: marked in the unit-cost table, and its bill
+    # reconciled with the logged tokens at list price (Thursday's batch is not in the logs,
+    # Friday's bill has prompt-cache reads: costapp.demo.hosted).
+    units = client.get("/units/?by=model").content.decode()
+    assert hosted.GATEWAY_MODEL in units and "hosted · bedrock" in units
+    assert "llama-3.1-70b-instruct" in units
+    reconciliation = client.get("/hosted/")
+    assert reconciliation.status_code == 200
+    page = reconciliation.content.decode()
+    assert hosted.BEDROCK_MODEL in page and "bedrock" in page
+    causes = {day.day: day.cause for day in reconciliation.context["r"].days}
+    assert causes == {
+        date(2026, 10, 1): "tokens missing from request logs",
+        date(2026, 10, 2): "cache tokens",
+    }
+    for day in reconciliation.context["r"].days:
+        assert day.price is not None and day.price.model == "claude-sonnet-4"
+        assert day.billed and day.list_spend and day.billed != day.list_spend
+
     client.force_login(users.objects.get(username="lead-search"))
     search = Budget.objects.get(scope_value="search")
     for path in (*LEAD_PAGES, f"/budgets/{search.pk}/"):
         assert client.get(path).status_code == 200, path
     assert client.get(f"/budgets/{assistant.pk}/").status_code == 404
     assert client.get("/fleet/").status_code == 403
+    assert client.get("/hosted/").status_code == 404
+    # Search never used the hosted model: its lead is not shown the model or its provider.
+    units = client.get("/units/?by=model").content.decode()
+    assert hosted.GATEWAY_MODEL not in units and "hosted ·" not in units

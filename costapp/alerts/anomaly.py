@@ -170,7 +170,7 @@ def load(rule: AlertRule, params: dict, start: datetime, end: datetime) -> dict[
     sql = _BUSY.format(**fields)
     params_sql = {"start": start, "end": end, "currency": params["currency"]}
     if params["idle"] == Idle.FULLY_LOADED:
-        sql = f"WITH {idle_ctes(col, params['currency'])}" + sql + _IDLE.format(**fields)
+        sql = f"WITH {idle_ctes(col, params['currency'], None)}" + sql + _IDLE.format(**fields)
         params_sql = idle_params(start, end, params["basis"], params["currency"], None)
     params_sql["value"] = rule.scope_value
     days: dict[str, dict[date, Day]] = defaultdict(lambda: defaultdict(Day))

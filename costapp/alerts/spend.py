@@ -187,7 +187,7 @@ def _rows(
     col = _COLUMNS[budget.basis]
     fully_loaded = budget.idle == Idle.FULLY_LOADED
     sql = _SCOPED.format(
-        idle_ctes=(idle_ctes(col, budget.currency) + ", ") if fully_loaded else "",
+        idle_ctes=(idle_ctes(col, budget.currency, viewer) + ", ") if fully_loaded else "",
         idle_shares=_IDLE_SHARES if fully_loaded else "",
         lines=rollups.lines(),
         col=col,

@@ -280,6 +280,11 @@ def rebuild() -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         _engine_lock(cursor)
         refresh(cursor, None, None, [])
+    # Fresh statistics: every rollup row was just rewritten, and a planner that still thinks a
+    # table empty nests loops over it.
+    with connection.cursor() as cursor:
+        for table in (*_HOUR_TABLES, *_DAY_TABLES):
+            cursor.execute(f"ANALYZE {table}")
 
 
 def _engine_lock(cursor) -> None:

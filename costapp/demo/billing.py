@@ -1,8 +1,12 @@
-"""Demo billing: one FOCUS 1.0 CSV with hourly GPU instance lines and a few shared lines.
+"""Demo billing: one FOCUS 1.0 CSV with hourly GPU instance lines, a few shared lines and the
+hosted model's hourly Bedrock token lines.
 
-Column names and order follow the official FOCUS 1.0 sample. The instance type is carried in
-ResourceType (FOCUS leaves it free text; AWS puts it in the ChargeDescription too), and the
-pool in Tags. Amounts keep up to 10 decimals, as real exports do.
+Column names and order follow the official FOCUS 1.0 sample, then two of the provider columns
+AWS's FOCUS export adds (`x_ServiceCode`, `x_UsageType`; FOCUS names a provider's own columns
+`x_...`): the Bedrock lines of the hosted model (costapp.demo.hosted) are told by their usage
+type, as costapp.ingest.hosted reads it. The instance type is carried in ResourceType (FOCUS
+leaves it free text; AWS puts it in the ChargeDescription too), and the pool in Tags. Amounts
+keep up to 10 decimals, as real exports do.
 
 The Savings Plan's recurring fee belongs to no resource, so no resource tag reaches it. Finance
 teams label such charges with an AWS Cost Category, which AWS exports beside the resource tags
@@ -22,10 +26,13 @@ from pathlib import Path
 
 from costapp.money import QUANTUM
 
+from . import hosted
 from .fleet import (
+    ACCOUNT,
     P5,
     REGION,
     SAVINGS_PLAN_DISCOUNT,
+    SUB_ACCOUNT,
     Instance,
     build_fleet,
     days_of,
@@ -43,9 +50,9 @@ COLUMNS = (
     "PricingUnit ProviderName PublisherName RegionId RegionName ResourceId ResourceName "
     "ResourceType ServiceCategory Id ServiceName SkuId SkuPriceId SubAccountId SubAccountName Tags"
 ).split()
+# AWS's own columns in its FOCUS export, after the FOCUS ones.
+AWS_COLUMNS = ("x_ServiceCode", "x_UsageType")
 
-ACCOUNT = ("210987654321", "Inference Ledger Demo")
-SUB_ACCOUNT = ("345678901234", "ml-serving-prod")
 AWS = "Amazon Web Services, Inc."
 EC2 = "Amazon Elastic Compute Cloud"
 
@@ -66,7 +73,7 @@ def _period(moment: datetime) -> tuple[str, str]:
 
 def _line(start: datetime, end: datetime, **values) -> dict[str, str]:
     period_start, period_end = _period(start)
-    line = dict.fromkeys(COLUMNS, "")
+    line = dict.fromkeys((*COLUMNS, *AWS_COLUMNS), "")
     line.update(
         BillingAccountId=ACCOUNT[0],
         BillingAccountName=ACCOUNT[1],
@@ -117,6 +124,9 @@ def _instance_line(inst: Instance, hour: datetime, seed: int, spot: Decimal) -> 
         ServiceName=EC2,
         SkuId=f"{inst.type.name}-{inst.pricing.lower()}",
         Tags=json.dumps({"pool": inst.pool, "env": "prod", "cost-center": "ml-platform"}),
+        x_ServiceCode="AmazonEC2",
+        # us-east-1 usage types carry no region prefix (CUR: "BoxUsage:p5.48xlarge").
+        x_UsageType=f"{'SpotUsage' if inst.pricing == 'Dynamic' else 'BoxUsage'}:{inst.type.name}",
     )
     if inst.pricing == "Committed":
         rate = inst.type.on_demand * (1 - SAVINGS_PLAN_DISCOUNT)
@@ -170,6 +180,8 @@ def _shared_lines(hour: datetime, seed: int, rng: random.Random) -> Iterator[dic
         ServiceName="Savings Plans for AWS Compute usage",
         SkuId="ComputeSP:3yrNoUpfront",
         Tags=json.dumps(dict([SHARED_COST_CATEGORY])),
+        x_ServiceCode="ComputeSavingsPlans",
+        x_UsageType="ComputeSP:3yrNoUpfront",
     )
     # NAT gateway egress: tiny hourly amounts, the classic sub-cent line.
     gigabytes = Decimal(str(round(rng.uniform(0.02, 0.9), 6)))
@@ -195,6 +207,8 @@ def _shared_lines(hour: datetime, seed: int, rng: random.Random) -> Iterator[dic
         ServiceName=EC2,
         SkuId="NatGateway-Bytes",
         Tags=json.dumps({"env": "prod"}),
+        x_ServiceCode="AmazonEC2",
+        x_UsageType="NatGateway-Bytes",
     )
 
 
@@ -229,6 +243,48 @@ def _storage_lines(day: date) -> Iterator[dict[str, str]]:
             ServiceName="Amazon Simple Storage Service",
             SkuId="TimedStorage-ByteHrs",
             Tags=json.dumps(tags),
+            x_ServiceCode="AmazonS3",
+            x_UsageType="TimedStorage-ByteHrs",
+        )
+
+
+MILLION = Decimal(1_000_000)
+_DIRECTION_WORDS = {"input": "input", "output": "output", "cache_read": "cache read input"}
+
+
+def _bedrock_lines(hour: datetime, usage: hosted.HourUsage) -> Iterator[dict[str, str]]:
+    """The hosted model's hour: one line per token direction, counted in tokens, at the
+    on-demand price of that direction (cache reads have their own, lower one)."""
+    end = hour + timedelta(hours=1)
+    for direction, suffix, tokens in usage.lines():
+        per_million = hosted.PRICE_PER_1M[direction]
+        cost = _money(tokens * per_million / MILLION)
+        per_thousand = per_million / 1000  # Bedrock's price list prices per 1K tokens
+        usage_type = hosted.USAGE_TYPE.format(suffix)
+        yield _line(
+            hour,
+            end,
+            ChargeDescription=f"${per_thousand} per 1K {_DIRECTION_WORDS[direction]} tokens"
+            f" for {hosted.MODEL_NAME} in {REGION[1]}",
+            BilledCost=cost,
+            EffectiveCost=cost,
+            ListCost=cost,
+            ContractedCost=cost,
+            ConsumedQuantity=tokens,
+            ConsumedUnit="Tokens",
+            PricingQuantity=Decimal(tokens) / 1000,
+            PricingUnit="1K Tokens",
+            ListUnitPrice=per_thousand,
+            ContractedUnitPrice=per_thousand,
+            PricingCategory="Standard",
+            ResourceId=hosted.PROFILE_ARN,
+            ResourceName=hosted.BEDROCK_MODEL,
+            ResourceType="Inference Profile",
+            ServiceCategory="AI and Machine Learning",
+            ServiceName="Amazon Bedrock",
+            SkuId=usage_type,
+            x_ServiceCode="AmazonBedrock",
+            x_UsageType=usage_type,
         )
 
 
@@ -236,6 +292,7 @@ def billing_lines(seed: int, start: datetime, end: datetime) -> Iterator[dict[st
     """Every line of the demo bill for [start, end), in charge-period order. Daily storage
     lines are posted for whole days only: the current day's appears once it has ended."""
     fleet = build_fleet(seed, start)
+    caching = hosted.caching_from(start, end)
     rng = random.Random(f"billing:{seed}")
     spot = Decimal("2.1406")
     whole_days = {
@@ -255,12 +312,17 @@ def billing_lines(seed: int, start: datetime, end: datetime) -> Iterator[dict[st
             if is_running(inst, hour + timedelta(hours=1) - timedelta(microseconds=1)):
                 yield _instance_line(inst, hour, seed, spot)
         yield from _shared_lines(hour, seed, rng)
+        usage = hosted.hour_usage(seed, hour, caching)
+        if usage is not None:
+            yield from _bedrock_lines(hour, usage)
 
 
 def write_billing_csv(path: Path, lines) -> int:
     count = 0
     with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS, quoting=csv.QUOTE_MINIMAL)
+        writer = csv.DictWriter(
+            handle, fieldnames=(*COLUMNS, *AWS_COLUMNS), quoting=csv.QUOTE_MINIMAL
+        )
         writer.writeheader()
         for line in lines:
             writer.writerow(line)

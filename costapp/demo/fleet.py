@@ -80,6 +80,8 @@ ROUTES = (
 )
 
 REGION = ("us-east-1", "US East (N. Virginia)")
+ACCOUNT = ("210987654321", "Inference Ledger Demo")
+SUB_ACCOUNT = ("345678901234", "ml-serving-prod")
 # The savings plan that covers one p5: a 3-year compute plan at 42% off list.
 SAVINGS_PLAN_DISCOUNT = Decimal("0.42")
 # The exporter on one node was down for a few hours: cost with no telemetry ("unmeasured").
@@ -166,3 +168,20 @@ def busy(instance: Instance, moment: datetime, seed: int) -> float:
 
 def is_running(instance: Instance, moment: datetime) -> bool:
     return instance.launched is None or moment >= instance.launched
+
+
+def poisson(rng: random.Random, mean: float) -> int:
+    """A Poisson draw: exact (Knuth) for small means, the normal approximation above."""
+    if mean < 20:
+        threshold, k, p = math.exp(-mean), 0, 1.0
+        while True:
+            p *= rng.random()
+            if p <= threshold:
+                return k
+            k += 1
+    return max(0, round(rng.gauss(mean, math.sqrt(mean))))
+
+
+def token_count(rng: random.Random, median: int) -> int:
+    """One request's tokens around a median (log-normal); 0 when the median is 0."""
+    return 0 if median == 0 else max(1, round(median * rng.lognormvariate(0, 0.45)))

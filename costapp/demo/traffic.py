@@ -9,12 +9,12 @@ attribution rules (GPU-seconds and tokens) show up.
 from __future__ import annotations
 
 import json
-import math
 import random
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from . import hosted
 from .fleet import (
     ROUTES,
     Instance,
@@ -25,6 +25,8 @@ from .fleet import (
     diurnal,
     hours,
     is_running,
+    poisson,
+    token_count,
 )
 
 # Scales every route's rate: ~200k requests in 30 days keeps `make demo` quick.
@@ -32,28 +34,12 @@ VOLUME = 1.6
 GPU_SECONDS_MODELS = frozenset({"llama-3.1-70b-instruct"})
 
 
-def _count(rng: random.Random, mean: float) -> int:
-    """A Poisson draw: exact (Knuth) for small means, the normal approximation above."""
-    if mean < 20:
-        threshold, k, p = math.exp(-mean), 0, 1.0
-        while True:
-            p *= rng.random()
-            if p <= threshold:
-                return k
-            k += 1
-    return max(0, round(rng.gauss(mean, math.sqrt(mean))))
-
-
-def _tokens(rng: random.Random, median: int) -> int:
-    return 0 if median == 0 else max(1, round(median * rng.lognormvariate(0, 0.45)))
-
-
 def _record(
     rng: random.Random, route: Route, inst: Instance, moment: datetime, request_no: int
 ) -> dict:
     cached = route.cache_rate > 0 and rng.random() < route.cache_rate
-    input_tokens = _tokens(rng, route.input_tokens)
-    output_tokens = 0 if cached else _tokens(rng, route.output_tokens)
+    input_tokens = token_count(rng, route.input_tokens)
+    output_tokens = 0 if cached else token_count(rng, route.output_tokens)
     # Prefill is cheap per token, decode is not; a cache hit answers from the gateway.
     latency = 15 if cached else round(40 + input_tokens * 0.04 + output_tokens * 22)
     record = {
@@ -82,9 +68,12 @@ def hour_records(seed: int, hour: datetime, fleet: list[Instance]) -> list[dict]
         if not is_running(inst, hour):
             continue
         load = max(0.05, diurnal(hour) * day_factor(seed, inst.resource_id, hour.date()))
-        for _ in range(_count(rng, route.peak_per_hour * VOLUME * load)):
+        for _ in range(poisson(rng, route.peak_per_hour * VOLUME * load)):
             moment = hour + timedelta(microseconds=rng.randrange(3_600_000) * 1000)
             records.append((moment, _record(rng, route, inst, moment, len(records))))
+    # The hosted model's gateway traffic comes last, from its own random stream, so adding it
+    # moved none of the self-hosted records above.
+    records.extend(hosted.hour_records(seed, hour))
     records.sort(key=lambda pair: (pair[0], pair[1]["request_id"]))
     return [record for _, record in records]
 

@@ -44,6 +44,7 @@ def main_pages(summary: DemoSummary) -> list[tuple[str, str]]:
     pages = [
         ("/", "overview: spend by team, model, endpoint; idle"),
         ("/units/", "unit economics: cost per 1M tokens and per request"),
+        ("/units/?by=model", "cost per 1M tokens per model, hosted (Bedrock) and self-hosted"),
         ("/teams/", "teams"),
         (f"/teams/{team}/", "one team's page (its lead sees it too)"),
         ("/models/llama-3.1-70b-instruct/", "one model's page"),
@@ -59,6 +60,7 @@ def main_pages(summary: DemoSummary) -> list[tuple[str, str]]:
         ("/budgets/channels/", "alert channels (finance)"),
         ("/fleet/", "GPU pools, utilization heatmap, prices (finance)"),
         ("/sources/", "sources and freshness (finance)"),
+        ("/hosted/", "the hosted model's bill against list price (finance)"),
         ("/periods/", "closed periods (finance)"),
     ]
     if summary.closed_month is not None:
