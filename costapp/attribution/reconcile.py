@@ -86,8 +86,28 @@ GROUP BY 1, 2
 """
 
 
+class _Gap:
+    """Billed against list price: the gap in money and in percent of the list-price spend
+    (None where either side is unknown)."""
+
+    list_spend: Decimal | None
+    billed: Decimal | None
+
+    @property
+    def gap(self) -> Decimal | None:
+        if self.list_spend is None or self.billed is None:
+            return None
+        return self.billed - self.list_spend
+
+    @property
+    def gap_pct(self) -> Decimal | None:
+        if self.gap is None or not self.list_spend:
+            return None
+        return self.gap / self.list_spend * 100
+
+
 @dataclass
-class Day:
+class Day(_Gap):
     """One hosted model on one day: logged tokens at list price against the bill."""
 
     day: date
@@ -121,18 +141,6 @@ class Day:
         ) / MILLION
 
     @property
-    def gap(self) -> Decimal | None:
-        if self.list_spend is None or self.billed is None:
-            return None
-        return self.billed - self.list_spend
-
-    @property
-    def gap_pct(self) -> Decimal | None:
-        if self.gap is None or not self.list_spend:
-            return None
-        return self.gap / self.list_spend * 100
-
-    @property
     def ratio(self) -> Decimal | None:
         if self.billed is None or not self.list_spend:
             return None
@@ -149,7 +157,7 @@ class Day:
 
 
 @dataclass
-class ModelTotal:
+class ModelTotal(_Gap):
     """One hosted model over the period."""
 
     key: str
@@ -161,18 +169,6 @@ class ModelTotal:
     list_spend: Decimal | None
     billed: Decimal | None
     cause: str
-
-    @property
-    def gap(self) -> Decimal | None:
-        if self.list_spend is None or self.billed is None:
-            return None
-        return self.billed - self.list_spend
-
-    @property
-    def gap_pct(self) -> Decimal | None:
-        if self.gap is None or not self.list_spend:
-            return None
-        return self.gap / self.list_spend * 100
 
 
 @dataclass

@@ -17,42 +17,30 @@ from costapp.ingest import retention
 # A Postgres restart surfaces as OperationalError/InterfaceError: retry, bounded; forgetting
 # old ids is idempotent, so a prune that ran halfway and runs again does no harm.
 TRANSIENT = (OperationalError, InterfaceError)
+# The daily maintenance tasks (celery beat): idempotent, retried on a lost database, bounded.
+DAILY_MAINTENANCE = {
+    "acks_late": True,
+    "autoretry_for": TRANSIENT,
+    "max_retries": 3,
+    "retry_backoff": 300,
+    "soft_time_limit": 25 * 60,
+    "time_limit": 30 * 60,
+}
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=TRANSIENT,
-    max_retries=3,
-    retry_backoff=300,
-    soft_time_limit=25 * 60,
-    time_limit=30 * 60,
-)
+@shared_task(**DAILY_MAINTENANCE)
 def prune_request_ids() -> int:
     """Forget request ids past the retention window (celery beat, daily); returns how many."""
     return retention.prune_seen_requests()
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=TRANSIENT,
-    max_retries=3,
-    retry_backoff=300,
-    soft_time_limit=25 * 60,
-    time_limit=30 * 60,
-)
+@shared_task(**DAILY_MAINTENANCE)
 def ensure_partitions() -> list[str]:
     """Create the coming months' partitions (celery beat, daily); returns the names created."""
     return partitions.ensure_partitions()
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=TRANSIENT,
-    max_retries=3,
-    retry_backoff=300,
-    soft_time_limit=25 * 60,
-    time_limit=30 * 60,
-)
+@shared_task(**DAILY_MAINTENANCE)
 def prune_gpu_samples() -> int:
     """Remove GPU samples past GPU_SAMPLE_RETENTION_DAYS in closed months (celery beat, daily;
     a no-op while the setting is unset); returns how many rows went."""
