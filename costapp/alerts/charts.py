@@ -18,6 +18,9 @@ from decimal import Decimal
 import plotly.graph_objects as go
 
 from costapp.money import affixes, written_in
+from costapp.plotting import FONT
+from costapp.plotting import cents as _cents
+from costapp.plotting import text as _text
 
 from .forecast import K
 from .spend import DailySpend, midnight
@@ -27,22 +30,12 @@ ACTUAL = "#2563eb"
 FORECAST = "#9333ea"
 BUDGET = "#b91c1c"
 THRESHOLD = "#d1d5db"
-FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 DAY_SECONDS = Decimal(86400)
 
 SERIES_ACTUAL = "Actual (cumulative)"
 SERIES_FORECAST = "Forecast"
 SERIES_BAND = "Forecast band"
 SERIES_BUDGET = "Budget"
-
-
-def _text(value: str) -> str:
-    """`value` as plotly text: shown literally, whatever tags or entities it contains."""
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _cents(amount: Decimal) -> float:
-    return float(round(amount, 2))
 
 
 def _moment(value: datetime) -> str:

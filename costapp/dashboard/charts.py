@@ -27,6 +27,9 @@ from costapp.attribution.explorer import SliceRow
 from costapp.attribution.fleet import Heatmap
 from costapp.attribution.units import UnitCosts, UnitFigures
 from costapp.money import affixes, written_in
+from costapp.plotting import FONT
+from costapp.plotting import cents as _cents
+from costapp.plotting import text as _text
 
 # Team colours, then fixed greys/ambers for the lines no team owns, so idle reads as "waste".
 PALETTE = ("#2563eb", "#0d9488", "#9333ea", "#db2777", "#ea580c", "#65a30d", "#0891b2", "#4f46e5")
@@ -42,7 +45,6 @@ OTHER_COLOUR = "#6b7280"
 # dozen lines or stacks in eight colours cannot be told apart (issue 16).
 TOP_SERIES = 8
 TOP_BARS = 12
-FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 
 
 def _layout(**extra) -> dict:
@@ -77,15 +79,6 @@ def _figure(data: list[dict], **layout) -> dict:
     _layout(**layout)): the hot charts skip plotly's property validation (tens of ms a page).
     Only plain str, float, int, list and dict values go in; every name still through `_text`."""
     return {"data": data, "layout": {**_layout(**layout), "template": _template()}}
-
-
-def _text(value: str) -> str:
-    """`value` as plotly text: shown literally, whatever tags or entities it contains."""
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _cents(amount: Decimal) -> float:
-    return float(round(amount, 2))
 
 
 def _money_axis(currency: str, **extra) -> dict:

@@ -7,11 +7,13 @@ so it is shown literally (plotly reads a subset of HTML in texts)."""
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 
 import plotly.graph_objects as go
 
 from costapp.money import affixes, written_in
+from costapp.plotting import FONT
+from costapp.plotting import cents as _cents
+from costapp.plotting import text as _text
 
 from .scenario import Simulation
 
@@ -23,15 +25,6 @@ LABELS = {
     "right_sizing": "Right-sizing",
     "pricing": "Pricing",
 }
-FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
-
-
-def _text(value: str) -> str:
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _cents(amount: Decimal) -> float:
-    return float(round(amount, 2))
 
 
 def waterfall(sim: Simulation) -> dict:
