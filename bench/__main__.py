@@ -73,11 +73,8 @@ def _dashboard(size) -> dict:
 
 
 def _workers(size) -> dict:
-    from bench import attribution, workers
-    from costapp.ingest.models import CostLine
+    from bench import workers
 
-    if not CostLine.objects.exists():
-        attribution.generate(max(size.windows, 1), size.resources, size.keys)
     return workers.main(size)
 
 
@@ -132,8 +129,14 @@ def main(argv: list[str] | None = None) -> int:
         for part in PARTS:
             if part in parts:
                 raw[part] = RUNNERS[part](size)
-    results = report.summarise(size, host, raw)
+                raw[part]["run"] = report.stamp(host)
     folder = Path(os.environ.get("BENCH_RESULTS_DIR") or Path(__file__).parent / "results")
+    if len(parts) < len(PARTS):
+        # A run of some parts keeps the other parts' figures from an earlier run at the same
+        # size, each with its own time and load (`run`), so a size too long to run at once
+        # (L: hours) can be measured part by part into one table.
+        raw = report.merged(folder / "latest.json", size, raw)
+    results = report.summarise(size, host, raw)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
     (folder / "latest.md").write_text(report.markdown(results))

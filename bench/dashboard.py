@@ -28,9 +28,16 @@ ROOT = Path(__file__).resolve().parent.parent
 DEADLINE_SECONDS = 120  # per page: the load stops there whatever is left
 
 
+# The generated history's first day (bench.attribution.generate starts there).
+FIRST_DAY = "2026-10-01"
+
+
 def _pages(team_slug: str) -> dict[str, str]:
+    """The pages as a user opens them (no dates: the data's last 30 days), and the overview over
+    the whole history (`overview_all`: every day since the first, a year at size L)."""
     return {
         "overview": "/",
+        "overview_all": f"/?start={FIRST_DAY}",
         "team": f"/teams/{team_slug}/",
         "explorer": "/explorer/",
         "fleet": "/fleet/",
@@ -91,7 +98,7 @@ def _serve(port: int, log: Path) -> subprocess.Popen:
     }
     command = [
         sys.executable, "-m", "gunicorn", "costapp.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2",
-        "--access-logfile", str(log), "--access-logformat", "%(U)s %(s)s %(D)s",
+        "--access-logfile", str(log), "--access-logformat", "%(U)s %(q)s %(s)s %(D)s",
     ]  # fmt: skip
     server = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
     for _ in range(300):
@@ -132,11 +139,12 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def latencies(log: Path, path: str) -> list[float]:
-    """Server-side milliseconds of each 200 answer to `path` in the access log."""
+    """Server-side milliseconds of each 200 answer to `path` (with its query string) in the
+    access log."""
     out = []
     for line in log.read_text().splitlines():
-        url, status, micros = line.rsplit(" ", 2)
-        if url == path and status == "200":
+        url, query, status, micros = line.rsplit(" ", 3)
+        if url + (f"?{query}" if query else "") == path and status == "200":
             out.append(int(micros) / 1000)
     return out
 

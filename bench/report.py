@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 # key -> (what, target text, how to read it from the raw figures)
 HEADLINES = {
@@ -20,6 +22,8 @@ HEADLINES = {
                                 lambda r: r["attribution"]["ratio"]),
     "overview_p50_ms": ("overview p50 (ms)", "", lambda r: r["dashboard"]["pages"]["overview"]["p50_ms"]),
     "overview_p95_ms": ("overview p95 (ms)", "< 200 at L", lambda r: r["dashboard"]["pages"]["overview"]["p95_ms"]),
+    "overview_all_p95_ms": ("overview p95, whole history (ms)", "",
+                            lambda r: r["dashboard"]["pages"]["overview_all"]["p95_ms"]),
     "team_p95_ms": ("team page p95 (ms)", "< 200 at L", lambda r: r["dashboard"]["pages"]["team"]["p95_ms"]),
     "explorer_p95_ms": ("explorer p95 (ms)", "< 200 at L", lambda r: r["dashboard"]["pages"]["explorer"]["p95_ms"]),
     "cost_api_p95_ms": ("cost API p95 (ms)", "< 200 at L", lambda r: r["dashboard"]["pages"]["cost_api"]["p95_ms"]),
@@ -30,6 +34,27 @@ HEADLINES = {
     "rss_ratio_l_over_s": ("ingest peak RSS, larger / smaller", "<= 1.5x", lambda r: r["memory"]["ratio"]),
     "worker_speedup_2_over_1": ("2 Celery workers / 1", ">= 1.5x", lambda r: r["workers"]["speedup"]),
 }  # fmt: skip
+
+
+def stamp(machine: dict) -> dict:
+    """When a part ran and how loaded the machine was as it began."""
+    return {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "load_average": machine["load_average"],
+    }
+
+
+def merged(previous: Path, size, raw: dict) -> dict:
+    """`raw` plus the parts of the results file `previous` that this run did not measure, when
+    that file is of the same size (a part keeps its own `run` stamp)."""
+    try:
+        earlier = json.loads(previous.read_text())
+    except (OSError, ValueError):
+        return raw
+    if earlier.get("size", {}).get("name") != size.name:
+        return raw
+    kept = {part: figures for part, figures in earlier.get("raw", {}).items() if part not in raw}
+    return {**kept, **raw}
 
 
 def summarise(size, machine: dict, raw: dict) -> dict:
@@ -69,4 +94,11 @@ def markdown(results: dict) -> str:
     workers = results["raw"].get("workers")
     if workers:
         lines += ["", f"Workers: {workers['windows']} {workers['what']}."]
+    runs = [
+        f"{part} {figures['run']['measured_at']} (load {figures['run']['load_average'][0]})"
+        for part, figures in results["raw"].items()
+        if isinstance(figures, dict) and "run" in figures
+    ]
+    if runs:
+        lines += ["", "Parts measured: " + "; ".join(runs) + "."]
     return "\n".join(lines) + "\n"

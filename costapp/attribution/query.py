@@ -34,6 +34,10 @@ GRAINS = ("hour", "day", "month")
 GROUPS = ("team", "model", "endpoint")
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
+# A query naming neither start nor end reads the data's last DEFAULT_DAYS days (as the what-if
+# does, and Cost Explorer and Kubecost open on a recent window): what a page reads is bounded by
+# its window, not by the years of history behind it. `start=` early gives everything.
+DEFAULT_DAYS = 30
 # Lines that belong to a team: its busy share of GPUs and the shared costs a rule gave it.
 ATTRIBUTED = (LineKind.USAGE, LineKind.SHARED)
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
@@ -137,10 +141,26 @@ def parse_hour(value: str, field: str = "hour") -> datetime:
     return hour
 
 
+def default_days() -> tuple[date | None, date | None]:
+    """The last DEFAULT_DAYS UTC days of allocations, ending on the day of the last hour; (None,
+    None) when there are none. One index look-up."""
+    rollups.ensure_current()
+    with connections[read_alias()].cursor() as cursor:
+        cursor.execute("SELECT max(hour) FROM attribution_rollup_hour")
+        (last,) = cursor.fetchone()
+    if last is None:
+        return None, None
+    end = last.astimezone(UTC).date()
+    return end - (DEFAULT_DAYS - 1) * DAY, end
+
+
 def parse_query(params: Mapping[str, str]) -> ReportQuery:
     """The report query of request parameters `start`, `end`, `basis`, `currency`, `idle`,
-    `team`, `grain` and `by`; the idle view defaults to the org's policy."""
+    `team`, `grain` and `by`; the idle view defaults to the org's policy, the days (neither
+    given) to the data's last DEFAULT_DAYS; one end given leaves the other open."""
     start, end = parse_day(params.get("start"), "start"), parse_day(params.get("end"), "end")
+    if start is None and end is None:
+        start, end = default_days()
     if start and end:
         low = datetime.combine(start, time.min, tzinfo=UTC)
         problem = check_period(low, datetime.combine(end, time.min, tzinfo=UTC) + DAY)

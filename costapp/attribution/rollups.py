@@ -94,20 +94,19 @@ GROUP BY hour, currency, pool, pricing_category, kind, team, model, endpoint, gp
 def _split(basis: str) -> str:
     """A CTE body: the idle of each pool-hour split across its keys by their usage cost under
     `basis` ("a": amortized, "b": billed), as costapp.attribution.idle splits it: part_a the
-    idle cost, part_b the idle GPU-hours."""
-    from .splitsql import largest_remainder
+    idle cost, part_b the idle GPU-hours. The pool-hour's totals and quanta come from `idle`
+    (once per pool-hour), its integer `gid` groups the split."""
+    from .splitsql import largest_remainder_grouped
 
-    split = largest_remainder("src", "hour, pool, currency", "team, model, endpoint")
+    split = largest_remainder_grouped("src", "gid", "team, model, endpoint")
     return f"""
     WITH src AS (
-        SELECT * FROM (
-            SELECT u.hour, u.pool, u.currency, u.team, u.model, u.endpoint,
-                   greatest(u.use_{basis}, 0) AS weight, i.cost_{basis} AS amount_a,
-                   i.gpu_hours AS amount_b,
-                   sum(greatest(u.use_{basis}, 0)) OVER (PARTITION BY u.hour, u.pool, u.currency)
-                       AS pool_use
-            FROM key_use u JOIN idle i USING (hour, pool, currency)
-        ) x WHERE pool_use > 0
+        SELECT u.hour, u.pool, u.currency, u.team, u.model, u.endpoint, i.gid,
+               greatest(u.use_{basis}, 0) AS weight, i.use_{basis} AS weight_total,
+               i.units_{basis} AS units_a, i.sign_{basis} AS sign_a,
+               i.units_h AS units_b, i.sign_h AS sign_b
+        FROM key_use u JOIN idle i USING (hour, pool, currency)
+        WHERE i.use_{basis} > 0
     ), {split}
     SELECT hour, pool, currency, team, model, endpoint, part_a, part_b FROM lr"""
 
@@ -134,11 +133,22 @@ WITH key_use AS MATERIALIZED (
     FROM teams WINDOW w AS (PARTITION BY hour, pool, currency)
     RETURNING hour, pool, currency, team, others_a, others_b
 ), idle AS (
-    SELECT hour, pool, currency, sum(amortized_cost) AS cost_a, sum(billed_cost) AS cost_b,
-           sum(gpu_hours) AS gpu_hours
-    FROM attribution_rollup_hour
-    WHERE kind = 'idle' AND {_HOURS}
-    GROUP BY hour, pool, currency
+    SELECT i.hour, i.pool, i.currency, row_number() OVER () AS gid, p.use_a, p.use_b,
+           trunc(abs(i.cost_a) * 10000000000) AS units_a, sign(i.cost_a) AS sign_a,
+           trunc(abs(i.cost_b) * 10000000000) AS units_b, sign(i.cost_b) AS sign_b,
+           trunc(abs(i.gpu_hours) * 10000000000) AS units_h, sign(i.gpu_hours) AS sign_h
+    FROM (
+        SELECT hour, pool, currency, sum(amortized_cost) AS cost_a, sum(billed_cost) AS cost_b,
+               sum(gpu_hours) AS gpu_hours
+        FROM attribution_rollup_hour
+        WHERE kind = 'idle' AND {_HOURS}
+        GROUP BY hour, pool, currency
+    ) i JOIN (
+        -- the pool-hour's use, a credit counting as none: the weight total of its splits
+        SELECT hour, pool, currency, sum(greatest(use_a, 0)) AS use_a,
+               sum(greatest(use_b, 0)) AS use_b
+        FROM key_use GROUP BY hour, pool, currency
+    ) p USING (hour, pool, currency)
 ), split_a AS ({_split("a")}
 ), split_b AS ({_split("b")}
 )

@@ -45,3 +45,37 @@ lr_units AS (
            sign(r.amount_b) * (r.floor_b + (r.rank_b <= r.left_b)::int) * 0.0000000001 AS part_b
     FROM lr_rank r
 )"""
+
+
+def largest_remainder_grouped(source: str, group: str, order: str) -> str:
+    """The same split for a source whose rows already carry their group's figures: `weight`,
+    `weight_total` (the group's sum of weight, positive), `units_a` / `units_b` (|amount| x 1E10
+    as scale-0 integers) and `sign_a` / `sign_b`. `group` is best one integer column.
+
+    Same parts as `largest_remainder`, for less work on big splits: no window pass for the
+    totals, each division done once (the remainder is x - floor x total; OFFSET 0 keeps the
+    planner from inlining, and so re-evaluating, those columns in every window), and two sorts,
+    one per basis, on a narrow key. The final CTE, `lr`, has every source column plus part_a
+    and part_b.
+    """
+    return f"""
+lr_floor AS (
+    SELECT s.*, s.weight * s.units_a AS x_a, s.weight * s.units_b AS x_b,
+           div(s.weight * s.units_a, s.weight_total) AS floor_a,
+           div(s.weight * s.units_b, s.weight_total) AS floor_b
+    FROM {source} s OFFSET 0
+), lr_rank AS (
+    SELECT f.*,
+           f.units_a - sum(f.floor_a) OVER lr_group AS left_a,
+           f.units_b - sum(f.floor_b) OVER lr_group AS left_b,
+           row_number() OVER (PARTITION BY {group}
+                              ORDER BY f.x_a - f.floor_a * f.weight_total DESC, {order}) AS rank_a,
+           row_number() OVER (PARTITION BY {group}
+                              ORDER BY f.x_b - f.floor_b * f.weight_total DESC, {order}) AS rank_b
+    FROM lr_floor f WINDOW lr_group AS (PARTITION BY {group})
+), lr AS (
+    SELECT r.*,
+           r.sign_a * (r.floor_a + (r.rank_a <= r.left_a)::int) * 0.0000000001 AS part_a,
+           r.sign_b * (r.floor_b + (r.rank_b <= r.left_b)::int) * 0.0000000001 AS part_b
+    FROM lr_rank r
+)"""

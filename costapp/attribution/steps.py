@@ -7,7 +7,7 @@ method these steps implement.
 
 from __future__ import annotations
 
-from .splitsql import largest_remainder
+from .splitsql import largest_remainder, largest_remainder_grouped
 
 # The cost rule versions in force over the window (the engine cuts windows at every version
 # boundary, so one version per rule applies to all of it; the one in force at its first hour).
@@ -180,13 +180,26 @@ WITH load AS (
                 WHEN ld.gs > 0 THEN 'inferred' ELSE '' END AS u_source,
            CASE WHEN ld.all_gs AND ld.gs > 0 THEN 'gpu_seconds'
                 WHEN ld.tok > 0 THEN 'tokens'
-                WHEN ld.req > 0 THEN 'requests' ELSE '' END AS rule
+                WHEN ld.req > 0 THEN 'requests' ELSE '' END AS rule,
+           ld.gs, ld.tok, ld.req
     FROM _rh rh
     LEFT JOIN _util ut ON ut.hour = rh.hour AND ut.resource_id = rh.resource_id
     LEFT JOIN load ld ON ld.hour = rh.hour AND ld.resource_id = rh.resource_id
 )
-SELECT f.*, round(f.amortized * (1 - f.u), 10) AS idle_a, round(f.billed * (1 - f.u), 10) AS idle_b
-FROM f
+SELECT f.*, i.idle_a, i.idle_b,
+       -- What the busy split of each resource-hour needs once per resource-hour rather than
+       -- per key (splitsql.largest_remainder_grouped): a group id, the weight total of its
+       -- rule (the sum of USAGE_LINES' weights) and the busy amounts as quanta.
+       row_number() OVER () AS gid,
+       CASE f.rule WHEN 'gpu_seconds' THEN f.gs WHEN 'tokens' THEN f.tok ELSE f.req END
+           AS weight_total,
+       trunc(abs(f.amortized - i.idle_a) * 10000000000) AS units_a,
+       sign(f.amortized - i.idle_a) AS sign_a,
+       trunc(abs(f.billed - i.idle_b) * 10000000000) AS units_b,
+       sign(f.billed - i.idle_b) AS sign_b
+FROM f CROSS JOIN LATERAL (
+    SELECT round(f.amortized * (1 - f.u), 10) AS idle_a, round(f.billed * (1 - f.u), 10) AS idle_b
+) i
 """
 
 _COLUMNS = """(hour, resource_id, pool, kind, team, model, endpoint, amortized_cost, billed_cost,
@@ -215,28 +228,28 @@ FROM _frame f WHERE u IS NOT NULL AND rule = '' AND NOT EXISTS (
 """
 
 # The busy share of each measured resource-hour, split across its (team, model, endpoint) keys.
-# The split carries only what it needs through its sorts; the resource-hour's columns are joined
-# back from _frame afterwards (one row per resource-hour and currency), which is cheaper than
-# copying them through every window.
+# The biggest split of a run (one row per key and resource-hour): it takes its totals and busy
+# quanta from _frame (computed once per resource-hour) and groups by _frame's integer gid, and
+# carries only what it needs through its sorts; the resource-hour's columns are joined back
+# from _frame afterwards, which is cheaper than copying them through every window.
 USAGE_LINES = f"""
 INSERT INTO attribution_allocation {_COLUMNS}
 WITH src AS (
-    SELECT f.hour, f.resource_id, f.currency, x.team, x.model, x.endpoint, x.requests,
+    SELECT f.gid, f.hour, f.resource_id, f.currency, x.team, x.model, x.endpoint, x.requests,
            x.input_tokens, x.output_tokens,
            CASE f.rule WHEN 'gpu_seconds' THEN x.gpu_seconds
                        WHEN 'tokens' THEN x.input_tokens + %(w)s * x.output_tokens
                        ELSE x.requests END AS weight,
-           f.amortized - f.idle_a AS amount_a, f.billed - f.idle_b AS amount_b
+           f.weight_total, f.units_a, f.sign_a, f.units_b, f.sign_b
     FROM _frame f JOIN _use x ON x.hour = f.hour AND x.resource_id = f.resource_id
     WHERE f.u IS NOT NULL AND f.rule <> ''
-), {largest_remainder("src", "hour, resource_id, currency", "team, model, endpoint")}
+), {largest_remainder_grouped("src", "gid", "team, model, endpoint")}
 SELECT lr.hour, lr.resource_id, f.pool, 'usage', lr.team, lr.model, lr.endpoint, lr.part_a,
        lr.part_b, lr.currency, f.pricing_category, lr.requests, lr.input_tokens,
        lr.output_tokens, round(f.gpu_count * f.u * lr.weight / lr.weight_total, 10), f.u,
        f.u_source, f.rule, lr.weight, lr.weight_total, NULL::bigint, now(), f.gpu_type,
        f.gpu_count
-FROM lr
-JOIN _frame f ON f.hour = lr.hour AND f.resource_id = lr.resource_id AND f.currency = lr.currency
+FROM lr JOIN _frame f ON f.gid = lr.gid
 """
 
 # Busy cost of a measured resource-hour with no request rows: before it is left unallocated,

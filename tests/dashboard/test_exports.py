@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import tracemalloc
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pyarrow.parquet as pq
@@ -180,13 +180,35 @@ def _peak(client, path: str) -> tuple[int, int, int]:
 def test_a_big_allocations_export_streams_with_memory_bounded_by_a_chunk_not_the_rows(client):
     user = finance_user()
     client.login(username=user.username, password=PASSWORD)
+    # Every day of the ledger (named: without dates an export reads the last 30 days).
+    path = "/exports/allocations.csv?start=2025-01-01"
     _big_ledger(20_000)
-    small, _, _ = _peak(client, "/exports/allocations.csv")
+    small, _, _ = _peak(client, path)
     _big_ledger(180_000)  # ten times the rows
     rows = 200_000
-    peak, sent, biggest = _peak(client, "/exports/allocations.csv")
+    peak, sent, biggest = _peak(client, path)
     assert sent > rows / CHUNK_ROWS / 2 * biggest  # many chunks: rows / CHUNK_ROWS of them
     assert biggest < 2 * sent * CHUNK_ROWS / rows  # a chunk is CHUNK_ROWS rows' worth
     # Ten times the rows, the same memory: one fetch of rows and its text at a time.
     assert peak < 1.5 * small, (peak, small)
     assert peak < sent / 4, (peak, sent)
+
+
+def test_without_dates_a_page_reads_the_last_30_days_of_data_and_says_which(client):
+    from costapp.attribution.query import DEFAULT_DAYS, parse_query
+
+    user = finance_user()
+    client.login(username=user.username, password=PASSWORD)
+    _big_ledger(50 * 25 * 24)  # 25 rows an hour from 2025-01-01 01:00: 50 days and an hour
+    query = parse_query({})
+    assert (query.start, query.end) == (date(2025, 1, 22), date(2025, 2, 20))
+    assert (query.end - query.start).days + 1 == DEFAULT_DAYS
+    body = client.get("/").content.decode()
+    assert 'value="2025-01-22"' in body and 'value="2025-02-20"' in body
+    # One end given leaves the other open, as before.
+    assert parse_query({"end": "2025-02-20"}).start is None
+    assert parse_query({"start": "2025-01-01"}).end is None
+    response = client.get("/exports/allocations.csv")
+    rows = b"".join(response.streaming_content).decode().splitlines()
+    hours = {line.split(",")[0][:10] for line in rows[1:]}
+    assert min(hours) == "2025-01-22" and max(hours) == "2025-02-20"
