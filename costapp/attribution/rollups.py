@@ -91,29 +91,39 @@ GROUP BY hour, currency, pool, pricing_category, kind, team, model, endpoint, gp
 """
 
 
-def _split(basis: str) -> str:
-    """A CTE body: the idle of each pool-hour split across its keys by their usage cost under
-    `basis` ("a": amortized, "b": billed), as costapp.attribution.idle splits it: part_a the
-    idle cost, part_b the idle GPU-hours. The pool-hour's totals and quanta come from `idle`
-    (once per pool-hour), its integer `gid` groups the split."""
-    from .splitsql import largest_remainder_grouped
+def _splits() -> str:
+    """CTEs: the idle of each pool-hour split across its keys by their usage cost under each
+    basis, as costapp.attribution.idle splits it: part_ca / part_ha the idle cost and GPU-hours
+    by amortized use, part_cb / part_hb by billed use (NULL when the pool-hour has no use under
+    that basis). The pool-hour's totals and quanta come from `idle` (once per pool-hour), its
+    integer `gid` groups the split. The four splits go in one pass over the same rows."""
+    from .splitsql import largest_remainder_splits
 
-    split = largest_remainder_grouped("src", "gid", "team, model, endpoint")
+    split = largest_remainder_splits(
+        "src",
+        "gid",
+        "team, model, endpoint",
+        {
+            "ca": ("w_a", "t_a", "units_a", "sign_a"),
+            "ha": ("w_a", "t_a", "units_h", "sign_h"),
+            "cb": ("w_b", "t_b", "units_b", "sign_b"),
+            "hb": ("w_b", "t_b", "units_h", "sign_h"),
+        },
+    )
     return f"""
-    WITH src AS (
-        SELECT u.hour, u.pool, u.currency, u.team, u.model, u.endpoint, i.gid,
-               greatest(u.use_{basis}, 0) AS weight, i.use_{basis} AS weight_total,
-               i.units_{basis} AS units_a, i.sign_{basis} AS sign_a,
-               i.units_h AS units_b, i.sign_h AS sign_b
-        FROM key_use u JOIN idle i USING (hour, pool, currency)
-        WHERE i.use_{basis} > 0
-    ), {split}
-    SELECT hour, pool, currency, team, model, endpoint, part_a, part_b FROM lr"""
+src AS (
+    SELECT u.hour, u.pool, u.currency, u.team, u.model, u.endpoint, i.gid,
+           greatest(u.use_a, 0) AS w_a, greatest(u.use_b, 0) AS w_b,
+           nullif(i.use_a, 0) AS t_a, nullif(i.use_b, 0) AS t_b,
+           i.units_a, i.sign_a, i.units_b, i.sign_b, i.units_h, i.sign_h
+    FROM key_use u JOIN idle i USING (hour, pool, currency)
+    WHERE i.use_a > 0 OR i.use_b > 0
+), {split}"""
 
 
 # One statement for the pool-hours of the window: each key's use (a credit counts as no use; a
 # team used the pool when one of its keys has a positive weight), the teams of each pool-hour
-# (written as it goes), and both bases' idle splits joined into one row per key.
+# (written as it goes), and both bases' idle splits, computed in one pass, one row per key.
 _INSERT_POOL_HOURS = f"""
 WITH key_use AS MATERIALIZED (
     SELECT hour, pool, currency, team, model, endpoint,
@@ -149,21 +159,14 @@ WITH key_use AS MATERIALIZED (
                sum(greatest(use_b, 0)) AS use_b
         FROM key_use GROUP BY hour, pool, currency
     ) p USING (hour, pool, currency)
-), split_a AS ({_split("a")}
-), split_b AS ({_split("b")}
-)
+), {_splits()}
 INSERT INTO attribution_rollup_share_hour
     (hour, currency, pool, team, model, endpoint,
      cost_a, hours_a, others_a, cost_b, hours_b, others_b)
 SELECT s.hour, s.currency, s.pool, s.team, s.model, s.endpoint,
-       s.a_cost, s.a_hours, CASE WHEN s.in_a THEN p.others_a END,
-       s.b_cost, s.b_hours, CASE WHEN s.in_b THEN p.others_b END
-FROM (
-    SELECT hour, pool, currency, team, model, endpoint,
-           a.part_a AS a_cost, a.part_b AS a_hours, a.hour IS NOT NULL AS in_a,
-           b.part_a AS b_cost, b.part_b AS b_hours, b.hour IS NOT NULL AS in_b
-    FROM split_a a FULL JOIN split_b b USING (hour, pool, currency, team, model, endpoint)
-) s JOIN pool_teams p USING (hour, pool, currency, team)
+       s.part_ca, s.part_ha, CASE WHEN s.t_a IS NOT NULL THEN p.others_a END,
+       s.part_cb, s.part_hb, CASE WHEN s.t_b IS NOT NULL THEN p.others_b END
+FROM lr s JOIN pool_teams p USING (hour, pool, currency, team)
 """
 
 _INSERT_DAYS = f"""

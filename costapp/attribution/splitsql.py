@@ -79,3 +79,39 @@ lr_floor AS (
            r.sign_b * (r.floor_b + (r.rank_b <= r.left_b)::int) * 0.0000000001 AS part_b
     FROM lr_rank r
 )"""
+
+
+def largest_remainder_splits(
+    source: str, group: str, order: str, splits: dict[str, tuple[str, str, str, str]]
+) -> str:
+    """Several splits of one source in one pass, for amounts split by different weights over
+    the same rows: `splits` maps a name to its (weight, total, units, sign) columns of
+    `source`, as `largest_remainder_grouped` takes them; a NULL total skips that split (its
+    part is NULL). The final CTE, `lr`, has every source column plus part_<name> per split.
+
+    Each split's parts are those `largest_remainder_grouped` gives for it alone (same floors,
+    same remainders, same tie order); what one pass saves is the extra joins and the window
+    pass per split.
+    """
+    floors = ", ".join(
+        f"s.{w} * s.{u} AS x_{n}, div(s.{w} * s.{u}, s.{t}) AS floor_{n}"
+        for n, (w, t, u, _) in splits.items()
+    )
+    ranks = ", ".join(
+        f"f.{u} - sum(f.floor_{n}) OVER lr_group AS left_{n},"
+        f" row_number() OVER (PARTITION BY {group}"
+        f" ORDER BY f.x_{n} - f.floor_{n} * f.{t} DESC, {order}) AS rank_{n}"
+        for n, (_, t, u, _) in splits.items()
+    )
+    parts = ", ".join(
+        f"r.{s} * (r.floor_{n} + (r.rank_{n} <= r.left_{n})::int) * 0.0000000001 AS part_{n}"
+        for n, (_, _, _, s) in splits.items()
+    )
+    return f"""
+lr_floor AS (
+    SELECT s.*, {floors} FROM {source} s OFFSET 0
+), lr_rank AS (
+    SELECT f.*, {ranks} FROM lr_floor f WINDOW lr_group AS (PARTITION BY {group})
+), lr AS (
+    SELECT r.*, {parts} FROM lr_rank r
+)"""

@@ -89,7 +89,17 @@ class Series:
     """What one label set says of its GPU, worked out once: a scrape repeats every series'
     labels on every scrape. `labels` is shared by the readings it describes (read only)."""
 
-    __slots__ = ("device", "hostname", "index", "info", "labels", "mig", "model", "uuid")
+    __slots__ = (
+        "device",
+        "gpu_index",
+        "hostname",
+        "index",
+        "info",
+        "labels",
+        "mig",
+        "model",
+        "uuid",
+    )
 
     def __init__(self, uuid: str, labels: dict[str, str]) -> None:
         if not uuid.startswith(("GPU-", "MIG-")):
@@ -100,6 +110,9 @@ class Series:
         self.index = labels.get("gpu") or labels.get("index")
         self.model = labels.get("modelName") or labels.get("name", "")
         self.hostname = labels.get("Hostname", "")
+        # The index as a reading takes it; None as well when it is no whole number, which
+        # Reading.describe then reports at the sample.
+        self.gpu_index = int(self.index) if self.index and self.index.isdecimal() else None
         # nvidia_smi_gpu_info: its labels describe the device, not a workload.
         self.info = "name" in labels
         self.labels = {} if self.info else _workload(labels)
@@ -132,23 +145,25 @@ class Reading:
     )
 
     def __init__(self, ts: datetime, series: Series, line: int) -> None:
+        """A reading begun by a sample of `series` whose index (if any) is a whole number:
+        described by it, as describe() would."""
         self.ts = ts
         self.gpu_uuid = series.uuid
         self.mig_instance = series.mig
         self.line = line
-        self.gpu_index: int | None = None
-        self.gpu_model = ""
-        self.hostname = ""
+        self.gpu_index: int | None = series.gpu_index
+        self.gpu_model = series.model
+        self.hostname = series.hostname
         self.labels = series.labels
         self.shared = True  # labels is still the series' dict: copied before it changes
-        self.series: Series | None = None
+        self.series: Series | None = series
         self.values: list[Decimal | None] = [None, None, None, None]
 
     def describe(self, series: Series, error: Callable[[str, str], ParseError]) -> None:
         """Take what `series` adds; describing twice by one series changes nothing."""
         index = series.index
         if index and self.gpu_index is None:
-            if not index.isdigit():
+            if not index.isdecimal():  # int() refuses some digits, such as "²"
                 raise error(f"gpu label {index!r} is not a GPU index", "a whole number")
             self.gpu_index = int(index)
         self.gpu_model = self.gpu_model or series.model
@@ -167,20 +182,21 @@ class Reading:
         if engine is None and util is None and memory is None and power is None:
             return None
         hostname = self.hostname
+        # Positional, in GpuSampleRow's field order: a keyword call costs a third more.
         return GpuSampleRow(
-            ts=self.ts,
-            gpu_uuid=self.gpu_uuid,
-            mig_instance=self.mig_instance,
-            gpu_index=self.gpu_index,
-            gpu_model=self.gpu_model,
-            hostname=hostname,
-            resource_id=hostname if _ec2_instance(hostname) else "",
-            utilization=util if engine is None else engine,
-            memory_used_mib=memory,
-            power_w=power,
-            labels=self.labels,
-            source_file=source_file,
-            source_row=self.line,
+            self.ts,
+            self.gpu_uuid,
+            source_file,
+            self.line,
+            self.mig_instance,
+            self.gpu_index,
+            self.gpu_model,
+            hostname,
+            hostname if _ec2_instance(hostname) else "",
+            util if engine is None else engine,
+            memory,
+            power,
+            self.labels,
         )
 
 
@@ -277,9 +293,12 @@ class Readings:
             self._ts = ts
             self._at_ts = self.by_ts.get(ts) or self.by_ts.setdefault(ts, {})
         reading = self._at_ts.get(series.device)
-        if reading is None:
+        if reading is None and (series.gpu_index is not None or not series.index):
             reading = self._at_ts[series.device] = Reading(ts, series, line)
-        if reading.series is not series:
+        elif reading is None or reading.series is not series:
+            if reading is None:  # its index is no number: describe() says so, located
+                reading = Reading(ts, series, line)
+                reading.series, reading.gpu_index = None, None
             reading.describe(series, lambda message, want: self._error(message, line, column, want))
         if slot is None:
             return
@@ -413,6 +432,8 @@ def parse(file: InputFile) -> Generator[GpuSampleRow, None, list[str]]:
         slot, series, known, _ = entry
         if slot is not None and series is not None and ts is at_ts_of:
             reading = at_ts.get(series.device)
+            if reading is None and series.gpu_index is not None:
+                reading = at_ts[series.device] = Reading(ts, series, line_no)
             if reading is not None and reading.series is series:
                 scaled = known.get(value, UNSEEN)
                 if scaled is not UNSEEN:

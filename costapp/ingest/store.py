@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, InvalidOperation
 from operator import attrgetter
 
 import psycopg
 from django.db import IntegrityError, connection, transaction
 
-from .checks import RowChecks
+from .checks import SAMPLE_NUMBERS, RowChecks
 from .errors import ParseError
 from .rows import STREAMING, CostLineRow, GpuSampleRow, ReadAgain, RequestRow
 
@@ -309,6 +309,8 @@ def _copy_gpu_samples(rows: Iterable[GpuSampleRow], run_id: int, fmt: str) -> St
     heads: dict[tuple, tuple[str, str]] = {}
     labels_text = _JsonTexts(checks, "labels")
     files = _Texts()
+    # RowChecks.gpu_sample's number limits, compared here for the usual row (see below).
+    top_u, top_m, top_p = SAMPLE_NUMBERS.values()
     run = f"{run_id}\t"
     lines: list[str] = []
     n = 0
@@ -320,22 +322,36 @@ def _copy_gpu_samples(rows: Iterable[GpuSampleRow], run_id: int, fmt: str) -> St
             head = heads.get(key)
             if head is not None and row.resource_id != head[1]:
                 head = None
-            checks.gpu_sample(row, device_checked=head is not None)
             ts = row.ts
             when = times.get(ts)
-            if when is None:
-                if len(times) >= HELD:
-                    times.clear()
-                when = times[ts] = f"{ts.isoformat()}\t"
-                if first is None or ts < first:
-                    first = ts
-                if last is None or ts > last:
-                    last = ts
-            if head is None:
-                if len(heads) >= HELD:
-                    heads.clear()
-                head = heads[key] = (_sample_head(row), row.resource_id)
             u, m, p = row.utilization, row.memory_used_mib, row.power_w
+            # The usual row: its device and instant passed RowChecks.gpu_sample before, and its
+            # numbers are inside the limits it applies; any other row goes through it, which
+            # locates what is wrong (a NaN, which cannot be compared, included).
+            try:
+                usual = (
+                    head is not None
+                    and when is not None
+                    and (u is None or -top_u < u < top_u)
+                    and (m is None or -top_m < m < top_m)
+                    and (p is None or -top_p < p < top_p)
+                )
+            except InvalidOperation:
+                usual = False
+            if not usual:
+                checks.gpu_sample(row, device_checked=head is not None)
+                if when is None:
+                    if len(times) >= HELD:
+                        times.clear()
+                    when = times[ts] = f"{ts.isoformat()}\t"
+                    if first is None or ts < first:
+                        first = ts
+                    if last is None or ts > last:
+                        last = ts
+                if head is None:
+                    if len(heads) >= HELD:
+                        heads.clear()
+                    head = heads[key] = (_sample_head(row), row.resource_id)
             lines.append(
                 f"{run}{when}{head[0]}"
                 f"{NULL if u is None else u}\t{NULL if m is None else m}\t"

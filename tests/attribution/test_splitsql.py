@@ -11,7 +11,11 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from costapp.attribution.splitsql import largest_remainder, largest_remainder_grouped
+from costapp.attribution.splitsql import (
+    largest_remainder,
+    largest_remainder_grouped,
+    largest_remainder_splits,
+)
 from costapp.money import QUANTUM, split
 
 pytestmark = pytest.mark.django_db
@@ -75,3 +79,47 @@ def test_sql_splits_equal_money_split(data):
     )
     assert generic == expected
     assert grouped == expected
+
+
+_SPLITS_SOURCE = """src AS (
+    SELECT g, k, w1, w2, t1, t2, NULL::numeric AS t0,
+           trunc(abs(a) * 10000000000) AS units_a, sign(a) AS sign_a,
+           trunc(abs(b) * 10000000000) AS units_b, sign(b) AS sign_b
+    FROM (
+        SELECT t.*, sum(w1) OVER (PARTITION BY g) AS t1, sum(w2) OVER (PARTITION BY g) AS t2
+        FROM unnest(%(g)s::int[], %(k)s::int[], %(w)s::numeric[], %(v)s::numeric[],
+                    %(a)s::numeric[], %(b)s::numeric[]) AS t(g, k, w1, w2, a, b)
+    ) x
+)"""
+
+
+@EXAMPLES
+@given(groups)
+def test_one_pass_splits_equal_money_split_per_weight(data):
+    """Four splits of two amounts by two weights in one pass (the rollups' idle split per
+    basis): each equals money.split alone; a NULL total leaves its part NULL."""
+    params: dict = {"g": [], "k": [], "w": [], "v": [], "a": [], "b": []}
+    expected = {}
+    for g, (amount_a, amount_b, ws) in enumerate(data):
+        vs = ws[::-1]  # another weight over the same rows: other remainders and ties
+        a_w, b_w = split(amount_a, ws), split(amount_b, ws)
+        a_v, b_v = split(amount_a, vs), split(amount_b, vs)
+        for k, (w, v) in enumerate(zip(ws, vs, strict=True)):
+            for key, value in zip("gkwvab", (g, k, w, v, amount_a, amount_b), strict=True):
+                params[key].append(value)
+            expected[(g, k)] = (a_w[k], b_w[k], a_v[k], b_v[k], None)
+    splits = {
+        "aw": ("w1", "t1", "units_a", "sign_a"),
+        "bw": ("w1", "t1", "units_b", "sign_b"),
+        "bv": ("w2", "t2", "units_b", "sign_b"),
+        "av": ("w2", "t2", "units_a", "sign_a"),
+        "none": ("w1", "t0", "units_a", "sign_a"),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH {_SPLITS_SOURCE}, {largest_remainder_splits('src', 'g', 'k', splits)}"
+            " SELECT g, k, part_aw, part_bw, part_av, part_bv, part_none FROM lr",
+            params,
+        )
+        got = {(g, k): tuple(parts) for g, k, *parts in cursor.fetchall()}
+    assert got == expected

@@ -201,3 +201,14 @@ def test_a_bad_line_fails_the_run_located_and_stores_nothing(write_file, bad_lin
     assert (run.error_file, run.error_line, run.error_column) == (str(bad), 3, column)
     assert message in run.error
     assert list(GpuSample.objects.values_list("gpu_index", "utilization")) == [(0, Decimal("0.1"))]
+
+
+@pytest.mark.parametrize("index", ["x", "²", "-1"])
+def test_a_gpu_label_that_is_no_index_fails_located_at_its_sample(index):
+    good = _series("DCGM_FI_DEV_GPU_UTIL", 10)
+    bad = _series("DCGM_FI_DEV_FB_USED", 512, gpu=1).replace('gpu="1"', f'gpu="{index}"')
+    run = ingest([InputFile.from_bytes("s.prom", _scrape(good, bad).encode())], "dcgm")
+    assert run.status == RunStatus.FAILED
+    assert (run.error_file, run.error_line) == ("s.prom", 3)
+    assert "is not a GPU index" in run.error
+    assert not GpuSample.objects.exists()

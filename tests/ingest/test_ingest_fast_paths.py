@@ -315,3 +315,42 @@ def test_a_delivery_read_again_keeps_its_parser_warnings_once(write_file):
     assert (run.status, run.rows_stored) == (RunStatus.SUCCEEDED, 3)
     (warning,) = run.warnings
     assert str(named) in warning and "file name" in warning
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [
+        ("utilization", Decimal("NaN")),
+        ("memory_used_mib", Decimal("1e12")),
+        ("power_w", Decimal("-Infinity")),
+    ],
+)
+def test_the_writer_checks_a_reading_of_a_device_and_instant_it_has_seen(field, bad):
+    """The COPY path checks a row whose device and instant passed before with a short cut;
+    a value outside the limits still fails, located, and nothing is stored."""
+    from costapp.ingest.rows import GpuSampleRow
+    from costapp.ingest.store import store_gpu_samples
+
+    def row(gpu: str, minute: int, line: int, **values) -> GpuSampleRow:
+        readings = {
+            "utilization": Decimal("0.5"),
+            "memory_used_mib": Decimal(100),
+            "power_w": Decimal(300),
+            **values,
+        }
+        return GpuSampleRow(
+            ts=HOUR + timedelta(minutes=minute),
+            gpu_uuid=gpu,
+            gpu_index=0,
+            source_file="s.prom",
+            source_row=line,
+            **readings,
+        )
+
+    rows = [row("GPU-a", 0, 1), row("GPU-b", 1, 2), row("GPU-a", 1, 3, **{field: bad})]
+    run = IngestionRun.objects.create(format="dcgm", location="s.prom")
+    with pytest.raises(ParseError) as caught, transaction.atomic():
+        store_gpu_samples(rows, run.pk, "dcgm", replay=lambda: rows)
+    assert (caught.value.file, caught.value.line, caught.value.column) == ("s.prom", 3, field)
+    assert not GpuSample.objects.exists()

@@ -9,8 +9,10 @@ from decimal import Decimal
 import pytest
 
 from costapp.ingest import prometheus
+from costapp.ingest.errors import ParseError
 from costapp.ingest.files import InputFile
 from costapp.ingest.models import GpuSample, RunStatus
+from costapp.ingest.rows import STREAMING, ReadAgain
 from costapp.ingest.runs import ingest
 
 pytestmark = pytest.mark.django_db
@@ -153,3 +155,81 @@ def test_truncated_json_is_located_to_line_and_column(write_file):
     run = ingest([InputFile.from_path(bad)], "prometheus")
     assert run.status == RunStatus.FAILED
     assert run.error_line == 4 and "invalid JSON" in run.error  # at the end of input
+
+
+# --- range queries streamed slab by slab (the writer's fast path takes rows early) ---
+
+
+def _grid(gpus: int, points: int) -> list[dict]:
+    """Three range queries, one per metric, on a shared 15 s grid."""
+    start = 1762000000.0
+    responses = []
+    for n, name in enumerate(
+        ("DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_POWER_USAGE")
+    ):
+        result = [
+            {
+                "metric": _metric(name, gpu),
+                "values": [
+                    [start + 15 * k, str((gpu * 7 + k * 3 + n) % 90)] for k in range(points)
+                ],
+            }
+            for gpu in range(gpus)
+        ]
+        responses.append({"status": "success", "data": {"resultType": "matrix", "result": result}})
+    return responses
+
+
+def _read(responses: list[dict], *, streaming: bool) -> list[tuple]:
+    token = STREAMING.set(streaming)
+    try:
+        rows = list(prometheus.rows_from_responses(responses, "q.json"))
+    finally:
+        STREAMING.reset(token)
+    return sorted(
+        (r.ts, r.gpu_uuid, r.gpu_index, r.utilization, r.memory_used_mib, r.power_w, r.source_row)
+        for r in rows
+    )
+
+
+def test_range_queries_streamed_in_slabs_read_as_the_whole_file(monkeypatch):
+    monkeypatch.setattr(prometheus, "SLAB_POINTS", 10)  # 3 metrics x 3 GPUs x 20 points: 18
+    responses = _grid(gpus=3, points=20)
+    assert len(prometheus._slab_ends(prometheus._Merge("q").plan(enumerate(responses), None))) > 1
+    whole = _read(responses, streaming=False)
+    assert len(whole) == 60 and all(r[3] is not None and r[5] is not None for r in whole)
+    assert _read(responses, streaming=True) == whole
+
+
+def test_streaming_yields_an_early_slab_before_the_last_points_are_read(monkeypatch):
+    monkeypatch.setattr(prometheus, "SLAB_POINTS", 10)
+    responses = _grid(gpus=2, points=30)
+    last_point = responses[-1]["data"]["result"][-1]["values"][-1]
+    last_point[1] = "oops"  # only read once every earlier slab is written
+    token = STREAMING.set(True)
+    try:
+        rows = prometheus.rows_from_responses(responses, "q.json")
+        first = next(rows)
+        assert first.ts == datetime.fromtimestamp(1762000000, UTC)
+        with pytest.raises(ParseError, match="'oops' is not a number"):
+            list(rows)
+    finally:
+        STREAMING.reset(token)
+
+
+def test_points_out_of_time_order_are_read_again_whole_and_merge(monkeypatch, write_file):
+    monkeypatch.setattr(prometheus, "SLAB_POINTS", 2)
+    responses = _grid(gpus=1, points=8)
+    for response in responses:  # newest first: every slab would meet points of a flushed one
+        response["data"]["result"][0]["values"].reverse()
+    token = STREAMING.set(True)
+    try:
+        with pytest.raises(ReadAgain):
+            list(prometheus.rows_from_responses(responses, "q.json"))
+    finally:
+        STREAMING.reset(token)
+    path = write_file("range.json", "\n".join(json.dumps(r) for r in responses))
+    run = ingest([InputFile.from_path(path)], "prometheus")
+    assert run.status == RunStatus.SUCCEEDED and run.rows_stored == 8
+    stored = GpuSample.objects.values_list("utilization", "memory_used_mib", "power_w")
+    assert all(None not in values for values in stored)
