@@ -34,9 +34,10 @@ GRAINS = ("hour", "day", "month")
 GROUPS = ("team", "model", "endpoint")
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
-# A query naming neither start nor end reads the data's last DEFAULT_DAYS days (as the what-if
-# does, and Cost Explorer and Kubecost open on a recent window): what a page reads is bounded by
-# its window, not by the years of history behind it. `start=` early gives everything.
+# A query naming neither start nor end reads the data's last DEFAULT_DAYS days, the what-if's
+# default window too (costapp.whatif.params), as Cost Explorer and Kubecost open on a recent
+# window: what a page reads is bounded by its window, not by the years of history behind it.
+# `start=` early gives everything.
 DEFAULT_DAYS = 30
 # Lines that belong to a team: its busy share of GPUs and the shared costs a rule gave it.
 ATTRIBUTED = (LineKind.USAGE, LineKind.SHARED)

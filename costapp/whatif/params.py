@@ -12,14 +12,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
-from costapp.attribution.query import QueryError, parse_currency, parse_day
+from costapp.attribution.query import DEFAULT_DAYS, QueryError, parse_currency, parse_day
 from costapp.core.limits import STRING_MAX, check_period, check_text
 
 from .baseline import WhatIfScope
 from .levers import QUANTIZATION
 
 DAY = timedelta(days=1)
-DEFAULT_DAYS = 30
 PERIOD_MAX = timedelta(days=366)
 
 # name -> (lowest, highest, what it is): the fractions and factors a lever takes.
