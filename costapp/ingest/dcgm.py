@@ -396,9 +396,39 @@ def parse(file: InputFile) -> Generator[GpuSampleRow, None, list[str]]:
     last: datetime | None = None
     put = readings.put
     at_ts_of, at_ts = readings.current()
-    for line_no, entry, value, millis in prom_text.scan(
-        lines, file.name, on_comment=on_comment, derive=readings.entry
-    ):
+    scanner = prom_text.Scanner(file.name, on_comment, readings.entry)
+    heads, values, read = scanner.heads, scanner.values, scanner.read
+    # The instant of the sample lines now read without a timestamp, while nothing is due
+    # before the next one (no comment since, no flush, its readings the current ones);
+    # None sends every line the full way.
+    now: datetime | None = None
+    for line_no, raw in lines:
+        line = raw.rstrip("\r\n")
+        # The usual line, read without leaving this loop (prom_text.Scanner): a series seen
+        # before, one space, a value its metric has already converted, at the instant before.
+        head, _, value = line.rpartition(" ")
+        entry = heads.get(head)
+        if entry is not None and now is not None:
+            if entry is IGNORED:
+                if value in values:
+                    continue
+            else:
+                slot, series, known, _ = entry
+                if slot is not None and series is not None:
+                    scaled = known.get(value, UNSEEN)
+                    if scaled is not UNSEEN:
+                        reading = at_ts.get(series.device)
+                        if reading is None and series.gpu_index is not None:
+                            reading = at_ts[series.device] = Reading(now, series, line_no)
+                        if reading is not None and reading.series is series:
+                            if scaled is not None:
+                                reading.values[slot] = scaled
+                            continue
+        sample = read(line_no, line)
+        now = None
+        if sample is None:
+            continue
+        line_no, entry, value, millis = sample
         if millis is not None:
             ts = times.get(millis)
             if ts is None:
@@ -425,23 +455,11 @@ def parse(file: InputFile) -> Generator[GpuSampleRow, None, list[str]]:
                 flushed.update(done)
                 yield from rows
             last = ts
-        if entry is IGNORED:
-            continue
-        # Readings.put, inlined for the usual sample: a reading already begun by its series,
-        # a value seen before; anything else goes through put itself.
-        slot, series, known, _ = entry
-        if slot is not None and series is not None and ts is at_ts_of:
-            reading = at_ts.get(series.device)
-            if reading is None and series.gpu_index is not None:
-                reading = at_ts[series.device] = Reading(ts, series, line_no)
-            if reading is not None and reading.series is series:
-                scaled = known.get(value, UNSEEN)
-                if scaled is not UNSEEN:
-                    if scaled is not None:
-                        reading.values[slot] = scaled
-                    continue
-        put(entry, value, ts, line_no, "")
-        at_ts_of, at_ts = readings.current()
+        if entry is not IGNORED:
+            put(entry, value, ts, line_no, "")
+            at_ts_of, at_ts = readings.current()
+        if millis is None and ts is at_ts_of and (ts is last or not streaming):
+            now = ts
     yield from readings.rows()
     if used_fallback:
         # Returned, not only logged: runs.ingest puts it on the IngestionRun, so whoever reads

@@ -78,11 +78,8 @@ def scan(
     labels): equal blocks give equal labels. The labels dict is shared between the samples
     of one block: read it, never change it. The value text is one the format allows (FLOAT),
     for the caller to convert as it needs."""
-    reader = _Reader(file, on_comment)
-    # "name{labels}" -> derived head, for line starts the strict reader accepted.
-    heads: dict[str, object] = {}
-    values: set[str] = set()
-    float_match = FLOAT.fullmatch
+    scanner = Scanner(file, on_comment, derive)
+    heads, values, read = scanner.heads, scanner.values, scanner.read
     for line_no, raw in lines:
         line = raw.rstrip("\r\n")
         # The commonest line of all: a known start, one space, a value seen before. (A start is
@@ -92,10 +89,36 @@ def scan(
         if known is not None and value in values:
             yield line_no, known, value, None
             continue
+        if sample := read(line_no, line):
+            yield sample
+
+
+class Scanner:
+    """What scan knows (`heads`: derived heads by line start; `values`: value texts FLOAT
+    accepted) and its reading of a line, for a caller with a loop of its own (dcgm.parse):
+    a line `head value` whose head is in `heads` and value in `values` is a sample of that
+    head and value, no timestamp; `read` takes any line and gives what scan would yield for it.
+    """
+
+    def __init__(
+        self,
+        file: str,
+        on_comment: Callable[[int, str], None] | None = None,
+        derive: Callable[[str, str, dict[str, str]], object] = _as_is,
+    ) -> None:
+        self.reader = _Reader(file, on_comment)
+        self.derive = derive
+        # "name{labels}" -> derived head, for line starts the strict reader accepted; both
+        # tables are emptied in place when full (callers hold them).
+        self.heads: dict[str, object] = {}
+        self.values: set[str] = set()
+
+    def read(self, line_no: int, line: str) -> tuple[int, object, str, int | None] | None:
+        """The sample of a line (its line end stripped) as scan yields it; None for a blank
+        line or a comment (handed on); a ParseError where the line is wrong."""
+        reader, derive, heads, values = self.reader, self.derive, self.heads, self.values
         if line[:1] in _BLANK_COMMENT_OR_NOTHING:
-            if sample := reader.line(line_no, line, derive):
-                yield sample
-            continue
+            return reader.line(line_no, line, derive)
         # The usual shape: name{labels} value [timestamp], one space apart.
         close = line.rfind("}") + 1 or line.find(" ")
         if close <= 0:
@@ -104,9 +127,7 @@ def scan(
         if known is None:
             parts = reader.head(line[:close])
             if parts is None:
-                if sample := reader.line(line_no, line, derive):
-                    yield sample
-                continue
+                return reader.line(line_no, line, derive)
             if len(heads) >= LABEL_BLOCKS_HELD:
                 heads.clear()
             known = heads[line[:close]] = derive(*parts)
@@ -117,15 +138,17 @@ def scan(
         else:
             value, stamp = rest[1:space], rest[space + 1 :]
             timestamp = int(stamp) if TIMESTAMP.fullmatch(stamp) else _BAD
-        if rest[:1] != " " or timestamp is _BAD or (value not in values and not float_match(value)):
-            if sample := reader.line(line_no, line, derive):
-                yield sample
-            continue
+        if (
+            rest[:1] != " "
+            or timestamp is _BAD
+            or (value not in values and not FLOAT.fullmatch(value))
+        ):
+            return reader.line(line_no, line, derive)
         if value not in values:
             if len(values) >= VALUES_HELD:
                 values.clear()
             values.add(value)
-        yield line_no, known, value, timestamp
+        return line_no, known, value, timestamp
 
 
 _BAD = object()

@@ -439,7 +439,7 @@ def snapshot() -> dict:
     return {
         "cost": CostLine.objects.aggregate(n=Count("id"), billed=Sum("billed_cost")),
         "bills": LoadedBill.objects.aggregate(n=Count("id"), billed=Sum("billed_cost")),
-        "samples": GpuSample.objects.aggregate(n=Count("id"), u=Sum("utilization")),
+        "samples": GpuSample.objects.aggregate(n=Count("ts"), u=Sum("utilization")),
         "rollups": UsageRollup.objects.aggregate(
             n=Count("id"), requests=Sum("requests"), tokens=Sum("input_tokens")
         ),

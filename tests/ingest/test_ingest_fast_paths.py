@@ -19,7 +19,7 @@ from costapp.ingest import dcgm, prom_text
 from costapp.ingest.errors import ParseError
 from costapp.ingest.files import InputFile
 from costapp.ingest.models import GpuSample, IngestionRun, RunStatus, SeenRequest, UsageRollup
-from costapp.ingest.rows import RequestRow
+from costapp.ingest.rows import STREAMING, RequestRow
 from costapp.ingest.runs import ingest
 from costapp.ingest.store import store_requests
 
@@ -277,6 +277,51 @@ def test_streamed_scrapes_store_what_the_whole_file_reads_as(write_file):
     run = ingest([InputFile.from_path(path)], "dcgm")
     assert (run.status, run.rows_stored) == (RunStatus.SUCCEEDED, 6)
     assert _stored_readings() == whole
+
+
+def _timestamped(text: str) -> str:
+    """The scrape with each sample line carrying its # SCRAPE_TIME as a timestamp, which
+    dcgm.parse never reads the short way."""
+    out, millis = [], None
+    for line in text.splitlines(keepends=True):
+        if line.startswith("# SCRAPE_TIME "):
+            moment = datetime.fromisoformat(line.split()[2].replace("Z", "+00:00"))
+            millis = int(moment.timestamp() * 1000)
+        elif line.strip() and not line.startswith("#"):
+            line = f"{line.rstrip()} {millis}\n"
+        out.append(line)
+    return "".join(out)
+
+
+@pytest.mark.parametrize("streaming", [True, False])
+def test_dcgm_reads_a_scrape_the_short_way_as_the_full_way(write_file, streaming):
+    # Series seen before and new ones, values seen before and new (NaN too), other metrics,
+    # comments and blank lines between samples, and a second scrape.
+    text = "".join(
+        f"# SCRAPE_TIME 2026-11-01T10:0{k}:00Z\n"
+        + "".join(_series("DCGM_FI_DEV_GPU_UTIL", g, (10 * k + g) % 3) for g in range(3))
+        + "# HELP DCGM_FI_DEV_SM_CLOCK SM clock\n"
+        + "".join(_series("DCGM_FI_DEV_SM_CLOCK", g, 1400 + k) for g in range(2))
+        + "\n"
+        + "".join(_series("DCGM_FI_DEV_FB_USED", g, "NaN" if g == k else 100) for g in range(3))
+        + _series("DCGM_FI_DEV_POWER_USAGE", k, 300 + k)
+        for k in range(3)
+    )
+
+    def rows(name: str, body: str) -> list[tuple]:
+        token = STREAMING.set(streaming)
+        try:
+            parsed = list(dcgm.parse(InputFile.from_path(write_file(name, body))))
+        finally:
+            STREAMING.reset(token)
+        return sorted(
+            (r.ts, r.gpu_uuid, r.gpu_index, r.utilization, r.memory_used_mib, r.power_w,
+             r.labels, r.source_row)
+            for r in parsed
+        )  # fmt: skip
+
+    short = rows("short.prom", text)
+    assert len(short) == 9 and short == rows("full.prom", _timestamped(text))
 
 
 @pytest.mark.django_db
