@@ -93,7 +93,10 @@ def markdown(results: dict) -> str:
         lines += ["", f"Peak RSS: {memory['note']}."]
     workers = results["raw"].get("workers")
     if workers:
+        ceiling = workers.get("cpu_ceiling_2_over_1")
         lines += ["", f"Workers: {workers['windows']} {workers['what']}."]
+        if ceiling:
+            lines[-1] += f" Two CPU-bound processes do {ceiling:g}x what one does on this machine."
     runs = [
         f"{part} {figures['run']['measured_at']} (load {figures['run']['load_average'][0]})"
         for part, figures in results["raw"].items()

@@ -126,6 +126,18 @@ if os.environ.get("DATABASE_REPLICA_URL"):
     READ_REPLICA_ALIAS = "replica"
 DATABASE_ROUTERS = ["costapp.core.routers.ReplicaRouter"]
 
+
+def _without_jit(database: dict) -> None:
+    """PostgreSQL's JIT off for every connection (any `options` of the URL kept): compiling the
+    pages' report statements cost more than it saved (at bench size L, 33 ms of the overview's
+    49 ms parts query; docs/SCALING.md), and attribution's refresh already turned it off."""
+    options = database.setdefault("OPTIONS", {})
+    options["options"] = f"{options.get('options', '')} -c jit=off".strip()
+
+
+for _database in DATABASES.values():
+    _without_jit(_database)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": f"django.contrib.auth.password_validation.{name}"}

@@ -89,3 +89,23 @@ def test_behind_a_proxy_its_forwarded_proto_says_https():
 def test_a_stack_served_over_plain_http_can_turn_the_redirect_off():
     result = _settings({"SECRET_KEY": "k" * 50, "SECURE_SSL_REDIRECT": "0"}, TRANSPORT)
     assert result.stdout.strip() == "False 31536000 True True True None"
+
+
+def test_connections_run_without_jit_and_keep_the_urls_own_options():
+    result = _settings(
+        {
+            "SECRET_KEY": "k" * 50,
+            "DATABASE_URL": "postgres://u@127.0.0.1:5432/x?options=-c%20statement_timeout%3D5000",
+        },
+        "s.DATABASES['default']['OPTIONS']['options']",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "-c statement_timeout=5000 -c jit=off"
+
+
+def test_the_database_connection_has_jit_off(db):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
