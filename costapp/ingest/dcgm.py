@@ -40,7 +40,7 @@ from pathlib import PurePosixPath
 
 from . import prom_text
 from .errors import ParseError
-from .files import InputFile, numbered_lines
+from .files import InputFile, text_chunks
 from .parsing import Cell, parse_datetime
 from .rows import STREAMING, GpuSampleRow, ReadAgain
 
@@ -374,101 +374,123 @@ def file_name_time(name: str) -> datetime | None:
 
 def parse(file: InputFile) -> Generator[GpuSampleRow, None, list[str]]:
     """The rows; returns the warnings for the ingestion run (see runs._rows)."""
-    readings = Readings(file.name)
-    fallback = file_name_time(file.name) or file.modified
-    scrape_time: list[datetime] = []  # the latest # SCRAPE_TIME seen, if any
-    used_fallback = False
+    scrape = _Scrape(file)
+    full = scrape.line
+    heads, values = scrape.scanner.heads, scrape.scanner.values
+    now, at_ts = scrape.now, scrape.at_ts
+    for first, lines in prom_text.numbered_pieces(text_chunks(file, expected=EXPECTED)):
+        for line_no, line in enumerate(lines, first):
+            # The usual line, read without leaving this loop (prom_text.Scanner): a series seen
+            # before, one space, a value its metric has already converted, at the instant
+            # before.
+            head, _, value = line.rpartition(" ")
+            entry = heads.get(head)
+            if entry is not None and now is not None:
+                if entry is IGNORED:
+                    if value in values:
+                        continue
+                else:
+                    slot, series, known, _ = entry
+                    if slot is not None and series is not None:
+                        scaled = known.get(value, UNSEEN)
+                        if scaled is not UNSEEN:
+                            reading = at_ts.get(series.device)
+                            if reading is None and series.gpu_index is not None:
+                                reading = at_ts[series.device] = Reading(now, series, line_no)
+                            if reading is not None and reading.series is series:
+                                if scaled is not None:
+                                    reading.values[slot] = scaled
+                                continue
+            yield from full(line_no, line)
+            now, at_ts = scrape.now, scrape.at_ts
+    yield from scrape.readings.rows()
+    return scrape.warnings()
 
-    def on_comment(line_no: int, text: str) -> None:
+
+class _Scrape:
+    """A scrape file's reading, line by line the full way (prom_text.Scanner.read), with what
+    parse's short way needs: `now`, the instant of the sample lines now read without a
+    timestamp while nothing is due before the next one (no comment since, no flush, its
+    readings the current ones), None to send every line the full way; `at_ts`, its readings."""
+
+    def __init__(self, file: InputFile) -> None:
+        self.file = file
+        self.readings = Readings(file.name)
+        self.fallback = file_name_time(file.name) or file.modified
+        self.used_fallback = False
+        self.scrape_time: datetime | None = None  # the latest # SCRAPE_TIME seen, if any
+        self.times: dict[int, datetime] = {}  # per-sample timestamps repeat across series
+        # Streaming (when the writer takes rows early): a new # SCRAPE_TIME ends the readings
+        # of earlier instants, which go to the writer then, so memory holds one scrape and the
+        # database writes while this parses. Should a later sample fall on a flushed instant
+        # (a scrape time repeated further down), a flushed reading would have merged it:
+        # ReadAgain.
+        self.streaming = STREAMING.get()
+        self.flushed: set[datetime] = set()
+        self.last: datetime | None = None
+        self.scanner = prom_text.Scanner(file.name, self.on_comment, self.readings.entry)
+        self.now: datetime | None = None
+        self.at_ts_of, self.at_ts = self.readings.current()
+
+    def on_comment(self, line_no: int, text: str) -> None:
         keyword, _, rest = text.partition(" ")
         if keyword == "SCRAPE_TIME":
-            cell = Cell(file.name, line_no, "SCRAPE_TIME")
-            scrape_time[:] = [parse_datetime(rest.strip(), cell)]
+            cell = Cell(self.file.name, line_no, "SCRAPE_TIME")
+            self.scrape_time = parse_datetime(rest.strip(), cell)
 
-    lines = numbered_lines(file, expected=EXPECTED)
-    times: dict[int, datetime] = {}  # per-sample timestamps repeat across a scrape's series
-    # Streaming (when the writer takes rows early): a new # SCRAPE_TIME ends the readings of
-    # earlier instants, which go to the writer then, so memory holds one scrape and the
-    # database writes while this parses. Should a later sample fall on a flushed instant (a
-    # scrape time repeated further down), a flushed reading would have merged it: ReadAgain.
-    streaming = STREAMING.get()
-    flushed: set[datetime] = set()
-    last: datetime | None = None
-    put = readings.put
-    at_ts_of, at_ts = readings.current()
-    scanner = prom_text.Scanner(file.name, on_comment, readings.entry)
-    heads, values, read = scanner.heads, scanner.values, scanner.read
-    # The instant of the sample lines now read without a timestamp, while nothing is due
-    # before the next one (no comment since, no flush, its readings the current ones);
-    # None sends every line the full way.
-    now: datetime | None = None
-    for line_no, raw in lines:
-        line = raw.rstrip("\r\n")
-        # The usual line, read without leaving this loop (prom_text.Scanner): a series seen
-        # before, one space, a value its metric has already converted, at the instant before.
-        head, _, value = line.rpartition(" ")
-        entry = heads.get(head)
-        if entry is not None and now is not None:
-            if entry is IGNORED:
-                if value in values:
-                    continue
-            else:
-                slot, series, known, _ = entry
-                if slot is not None and series is not None:
-                    scaled = known.get(value, UNSEEN)
-                    if scaled is not UNSEEN:
-                        reading = at_ts.get(series.device)
-                        if reading is None and series.gpu_index is not None:
-                            reading = at_ts[series.device] = Reading(now, series, line_no)
-                        if reading is not None and reading.series is series:
-                            if scaled is not None:
-                                reading.values[slot] = scaled
-                            continue
-        sample = read(line_no, line)
-        now = None
+    def line(self, line_no: int, line: str) -> Iterator[GpuSampleRow]:
+        """Read one line (its line end stripped) the full way; the rows it flushes."""
+        sample = self.scanner.read(line_no, line)
+        self.now = None
         if sample is None:
-            continue
+            return
         line_no, entry, value, millis = sample
-        if millis is not None:
-            ts = times.get(millis)
-            if ts is None:
-                if len(times) >= SERIES_HELD:
-                    times.clear()
-                ts = times[millis] = from_millis(millis)
-        elif scrape_time:
-            ts = scrape_time[0]
-        elif fallback is not None:
-            ts, used_fallback = fallback, True
-        else:
-            raise ParseError(
-                "the scrape has no time",
-                file=file.name,
-                line=line_no,
-                expected="per-sample timestamps, a '# SCRAPE_TIME <ISO 8601>' comment, "
-                "or a time in the file name such as _20261101T100000Z",
-            )
-        if streaming and ts is not last:
-            if ts in flushed:
+        ts = self._instant(line_no, millis)
+        readings = self.readings
+        if self.streaming and ts is not self.last:
+            if ts in self.flushed:
                 raise ReadAgain
-            if millis is None and last is not None and ts != last:
+            if millis is None and self.last is not None and ts != self.last:
                 rows, done = readings.flush(keep=ts)
-                flushed.update(done)
+                self.flushed.update(done)
                 yield from rows
-            last = ts
+            self.last = ts
         if entry is not IGNORED:
-            put(entry, value, ts, line_no, "")
-            at_ts_of, at_ts = readings.current()
-        if millis is None and ts is at_ts_of and (ts is last or not streaming):
-            now = ts
-    yield from readings.rows()
-    if used_fallback:
+            readings.put(entry, value, ts, line_no, "")
+            self.at_ts_of, self.at_ts = readings.current()
+        if millis is None and ts is self.at_ts_of and (ts is self.last or not self.streaming):
+            self.now = ts
+
+    def _instant(self, line_no: int, millis: int | None) -> datetime:
+        if millis is not None:
+            ts = self.times.get(millis)
+            if ts is None:
+                if len(self.times) >= SERIES_HELD:
+                    self.times.clear()
+                ts = self.times[millis] = from_millis(millis)
+            return ts
+        if self.scrape_time is not None:
+            return self.scrape_time
+        if self.fallback is not None:
+            self.used_fallback = True
+            return self.fallback
+        raise ParseError(
+            "the scrape has no time",
+            file=self.file.name,
+            line=line_no,
+            expected="per-sample timestamps, a '# SCRAPE_TIME <ISO 8601>' comment, "
+            "or a time in the file name such as _20261101T100000Z",
+        )
+
+    def warnings(self) -> list[str]:
+        if not self.used_fallback:
+            return []
         # Returned, not only logged: runs.ingest puts it on the IngestionRun, so whoever reads
         # the run sees that these readings are dated by the file, not by the exporter.
-        source = "file name" if file_name_time(file.name) else "file modification time"
+        source = "file name" if file_name_time(self.file.name) else "file modification time"
         warning = (
-            f"{file.name}: samples without a timestamp are dated by the {source}, "
-            f"{fallback.isoformat()}"
+            f"{self.file.name}: samples without a timestamp are dated by the {source}, "
+            f"{self.fallback.isoformat()}"
         )
         log.info("%s", warning)
         return [warning]
-    return []

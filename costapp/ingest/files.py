@@ -144,6 +144,25 @@ def numbered_lines(file: InputFile, *, expected: str = EMPTY_EXPECTED) -> Iterat
             raise not_utf8(file) from None
 
 
+TEXT_CHUNK = 1 << 16  # characters per text_chunks piece, before it is completed to a line end
+
+
+def text_chunks(file: InputFile, *, expected: str = EMPTY_EXPECTED) -> Iterator[str]:
+    """The text in pieces of whole lines, for a reader that splits lines itself (in C, a piece
+    at a time): each piece ends where a line of numbered_lines does (after "\\n", "\\r" or
+    "\\r\\n"), or at the end of the file. Undecodable bytes are numbered_lines' ParseError,
+    raised when their piece is read (up to a piece ahead of the lines handed out)."""
+    with open_text(file, expected=expected) as handle:
+        try:
+            while chunk := handle.read(TEXT_CHUNK):
+                if chunk[-1] != "\n":
+                    # A "\r" last may be the first half of "\r\n": the next line completes it.
+                    chunk += handle.readline()
+                yield chunk
+        except UnicodeDecodeError:
+            raise not_utf8(file) from None
+
+
 def not_utf8(file: InputFile) -> ParseError:
     """The ParseError for a file that is not UTF-8, at its first bad byte's line and column.
 

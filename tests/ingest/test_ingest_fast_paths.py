@@ -7,6 +7,7 @@ strict way. These tests hold the two ways to the same results, values and errors
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -15,7 +16,7 @@ from django.db import connection, transaction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from costapp.ingest import dcgm, prom_text
+from costapp.ingest import dcgm, files, prom_text
 from costapp.ingest.errors import ParseError
 from costapp.ingest.files import InputFile
 from costapp.ingest.models import GpuSample, IngestionRun, RunStatus, SeenRequest, UsageRollup
@@ -399,3 +400,367 @@ def test_the_writer_checks_a_reading_of_a_device_and_instant_it_has_seen(field, 
         store_gpu_samples(rows, run.pk, "dcgm", replay=lambda: rows)
     assert (caught.value.file, caught.value.line, caught.value.column) == ("s.prom", 3, field)
     assert not GpuSample.objects.exists()
+
+
+# --- DCGM text read a piece at a time (files.text_chunks, prom_text.numbered_pieces) ---
+
+LINE_ENDS = st.sampled_from(["\n", "\r\n", "\r", ""])
+LINE_TEXT = st.sampled_from(["", "m 1", "# c", "  ", "a\x0bb", "x\x85y", "é 2", 'm{a="b c"} 3'])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(LINE_TEXT, LINE_ENDS), min_size=1, max_size=12),
+    st.sampled_from([1, 2, 5, 1 << 16]),
+)
+def test_pieces_number_and_split_lines_as_the_file_reader_does(tmp_path_factory, lines, piece):
+    text = "".join(body + end for body, end in lines)
+    path = tmp_path_factory.mktemp("pieces") / "m.prom"
+    path.write_bytes(text.encode() or b"m 1")
+    file = InputFile.from_path(path)
+    expected = [(n, raw.rstrip("\r\n")) for n, raw in files.numbered_lines(file)]
+    size = files.TEXT_CHUNK
+    files.TEXT_CHUNK = piece
+    try:
+        got = [
+            (first + k, line)
+            for first, lines_ in prom_text.numbered_pieces(files.text_chunks(file))
+            for k, line in enumerate(lines_)
+        ]
+    finally:
+        files.TEXT_CHUNK = size
+    assert got == expected
+
+
+def _scrapes(end: str) -> str:
+    return "".join(
+        f"# SCRAPE_TIME 2026-11-01T10:0{k}:00Z{end}"
+        + "".join(
+            _series("DCGM_FI_DEV_GPU_UTIL", g, (k + g) % 2).replace("\n", end) for g in range(3)
+        )
+        + "".join(_series("DCGM_FI_DEV_FB_USED", g, 100 + g).replace("\n", end) for g in range(3))
+        for k in range(3)
+    )
+
+
+@pytest.mark.parametrize("piece", [1, 40, 1 << 16])
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_dcgm_reads_scrapes_in_small_pieces_and_any_line_end_as_the_full_way(
+    write_file, monkeypatch, piece, end
+):
+    monkeypatch.setattr(files, "TEXT_CHUNK", piece)
+    text = _scrapes(end)
+
+    def rows(name: str, body: str) -> list[tuple]:
+        parsed = dcgm.parse(InputFile.from_path(write_file(name, body)))
+        return sorted(
+            (r.ts, r.gpu_uuid, r.utilization, r.memory_used_mib, r.source_row) for r in parsed
+        )
+
+    short = rows("short.prom", text)
+    full = rows("full.prom", _timestamped(text.replace("\r\n", "\n").replace("\r", "\n")))
+    assert len(short) == 9 and short == full
+    assert {r[-1] for r in short} == {2, 3, 4, 9, 10, 11, 16, 17, 18}
+
+
+# --- Prometheus range points: the short way (_Merge._usual) as the vectors' full way ---
+
+
+def _gpu_labels(metric: str, gpu: int) -> dict:
+    labels = {"__name__": metric, "UUID": f"GPU-{gpu}", "Hostname": "i-0123456789abcdef0"}
+    if gpu != 2:  # a GPU without an index label: its readings begin the full way
+        labels["gpu"] = str(gpu)
+    return labels
+
+
+PROM_POINTS = {
+    "DCGM_FI_DEV_GPU_UTIL": lambda g, k: ["37", "NaN", "0", "37", "100"][(g + k) % 5],
+    # A second series of the same reading's utilization: its NaN keeps the value before.
+    "nvidia_smi_utilization_gpu_ratio": lambda g, k: "NaN" if k % 2 else "0.25",
+    "DCGM_FI_DEV_FB_USED": lambda g, k: str(100 + (g * k) % 3),
+    "DCGM_FI_DEV_SM_CLOCK": lambda g, k: "1400",  # ignored
+    "DCGM_FI_DEV_POWER_USAGE": lambda g, k: "NaN" if k == 4 else f"{300 + k}.5",
+}
+
+
+@pytest.mark.parametrize("streaming", [True, False])
+def test_prometheus_range_points_read_as_the_same_points_one_instant_at_a_time(
+    write_file, monkeypatch, streaming
+):
+    from costapp.ingest import prometheus
+
+    monkeypatch.setattr(prometheus, "SLAB_POINTS", 4)  # several slabs, flushed between
+    instants = [1762000000.0 + 15 * k for k in range(6)]
+    matrix = [
+        {
+            "status": "success",
+            "data": {
+                "resultType": "matrix",
+                "result": [
+                    {
+                        "metric": _gpu_labels(m, g),
+                        "values": [[t, f(g, k)] for k, t in enumerate(instants)],
+                    }
+                    for g in range(3)
+                ],
+            },
+        }
+        for m, f in PROM_POINTS.items()
+    ]
+    # The same points, a vector response per metric and instant: vectors go the full way.
+    vectors = [
+        {
+            "status": "success",
+            "data": {
+                "resultType": "vector",
+                "result": [{"metric": _gpu_labels(m, g), "value": [t, f(g, k)]} for g in range(3)],
+            },
+        }
+        for k, t in enumerate(instants)
+        for m, f in PROM_POINTS.items()
+    ]
+
+    def rows(name: str, responses: list) -> list[tuple]:
+        body = "\n".join(json.dumps(r) for r in responses)
+        token = STREAMING.set(streaming)
+        try:
+            parsed = list(prometheus.parse(InputFile.from_path(write_file(name, body))))
+        finally:
+            STREAMING.reset(token)
+        return sorted(
+            (r.ts, r.gpu_uuid, r.gpu_index, r.resource_id, r.utilization, r.memory_used_mib,
+             r.power_w, r.labels, r.source_row)
+            for r in parsed
+        )  # fmt: skip
+
+    short, full = rows("range.json", matrix), rows("instants.json", vectors)
+    # Each reading's row is the line of its first point: the matrix's first response, and
+    # the vector of the instant's first metric.
+    assert {r[-1] for r in short} == {1}
+    assert {r[-1] for r in full} == {1 + len(PROM_POINTS) * k for k in range(6)}
+    assert len(short) == 18 and [r[:-1] for r in short] == [r[:-1] for r in full]
+
+
+# --- Prometheus range responses GPU by GPU (prometheus._Grid) against the full way ---
+
+GRID_START = 1762000000.0
+GRID_METRICS = {
+    "DCGM_FI_DEV_GPU_UTIL": lambda g, k: "NaN" if (g + k) % 5 == 3 else f"{(g * 7 + k) % 90}.5",
+    "DCGM_FI_DEV_FB_USED": lambda g, k: "NaN" if (g, k) in {(1, 2), (3, 5)} else f"{100 + g}",
+    "DCGM_FI_DEV_SM_CLOCK": lambda g, k: "1400",  # ignored, its points still checked
+    "DCGM_FI_DEV_POWER_USAGE": lambda g, k: "NaN" if k == 2 else f"{300 + k}.{g}",
+    # GPU 0 only: the engine-active ratio, which wins over GPU_UTIL where it has a value
+    "DCGM_FI_PROF_GR_ENGINE_ACTIVE": lambda g, k: "NaN" if k == 1 else f"0.{k}",
+}
+# GPUs 1 and 2 are two MIG slices of one board; GPU 3 has no GPU_UTIL series (its first is
+# FB_USED, on line 2); GPU 1 has nothing but NaN at instant 2 (no row).
+GRID_GPUS = 4
+
+
+def _grid_labels(metric: str, gpu: int) -> dict:
+    labels = {"__name__": metric, "gpu": str(min(gpu, 2)), "Hostname": f"i-0{gpu}23456789abcdef0"}
+    labels["UUID"] = "GPU-mig" if gpu in (1, 2) else f"GPU-{gpu}"
+    if gpu in (1, 2):
+        labels["GPU_I_ID"] = str(gpu)
+        labels["exported_pod"] = f"pod-{gpu}"
+    return labels
+
+
+def _grid_responses(instants_of, labels_of=_grid_labels) -> list[dict]:
+    """One matrix response per metric; instants_of(metric, gpu) lists a series' (k, instant)."""
+    responses = []
+    for metric, value in GRID_METRICS.items():
+        result = [
+            {
+                "metric": labels_of(metric, g),
+                "values": [[t, value(g, k)] for k, t in instants_of(metric, g)],
+            }
+            for g in range(GRID_GPUS)
+            if (metric, g) != ("DCGM_FI_DEV_GPU_UTIL", 3)
+            and (g == 0 or metric != "DCGM_FI_PROF_GR_ENGINE_ACTIVE")
+        ]
+        responses.append({"status": "success", "data": {"resultType": "matrix", "result": result}})
+    return responses
+
+
+def _every(n: int):
+    return lambda metric, gpu: [(k, GRID_START + 15 * k) for k in range(n)]
+
+
+def _ragged(metric: str, gpu: int) -> list:
+    # GPU 3 misses instants 4 and 5 and GPU 2 begins at instant 2, every series of each alike:
+    # the slabs where all GPUs agree go by the grid, the others the full way.
+    ks = [k for k in range(12) if not (gpu == 3 and k in (4, 5)) and not (gpu == 2 and k < 2)]
+    return [(k, GRID_START + 15 * k) for k in ks]
+
+
+def _power_differs(metric: str, gpu: int) -> list:
+    ks = [k for k in range(8) if not (metric == "DCGM_FI_DEV_POWER_USAGE" and gpu == 1 and k == 3)]
+    return [(k, GRID_START + 15 * k) for k in ks]
+
+
+def _whole_seconds(metric: str, gpu: int) -> list:
+    # int timestamps in one response, floats in the others: the same instants
+    whole = metric == "DCGM_FI_DEV_FB_USED"
+    return [(k, int(GRID_START) + 15 * k if whole else GRID_START + 15 * k) for k in range(8)]
+
+
+def _power_has_more(metric: str, gpu: int) -> list:
+    # GPU 1's power (not its first series, checked block by block) has a point just after
+    # instant 3 (before a block's end, as blocks fall), and one past the last
+    points = [(k, GRID_START + 15 * k) for k in range(8)]
+    if metric == "DCGM_FI_DEV_POWER_USAGE" and gpu == 1:
+        points[4:4] = [(3, GRID_START + 45.5)]
+        points.append((7, GRID_START + 200))
+    return points
+
+
+def _power_ends_early(metric: str, gpu: int) -> list:
+    last = 6 if metric == "DCGM_FI_DEV_POWER_USAGE" and gpu == 1 else 8
+    return [(k, GRID_START + 15 * k) for k in range(last)]
+
+
+def _one_millisecond(metric: str, gpu: int) -> list:
+    # two timestamps in one millisecond: one reading the full way
+    return [(k, GRID_START + 15 * (k // 2) + 0.0002 * (k % 2)) for k in range(8)]
+
+
+def _extra_label(metric: str, gpu: int) -> dict:
+    labels = _grid_labels(metric, gpu)
+    if metric == "DCGM_FI_DEV_FB_USED" and gpu == 3:
+        labels["exported_container"] = "main"  # a second label set for one GPU
+    return labels
+
+
+GRID_CASES = {
+    # case: (responses, whether the grid takes some slab: always, only in slabs, never)
+    "usual": (lambda: _grid_responses(_every(8)), "always"),
+    "one instant": (lambda: _grid_responses(_every(1)), "always"),
+    # Read in one slab, the ragged GPUs disagree there: the full way.
+    "ragged": (lambda: _grid_responses(_ragged), "in slabs"),
+    "whole seconds": (lambda: _grid_responses(_whole_seconds), "always"),
+    # The slabs before the missing point by the grid, the full way from its block on.
+    "a GPU's series differ": (lambda: _grid_responses(_power_differs), "in slabs"),
+    "a GPU's series has more": (lambda: _grid_responses(_power_has_more), "in slabs"),
+    "a GPU's series ends early": (lambda: _grid_responses(_power_ends_early), "in slabs"),
+    "a GPU's label sets differ": (lambda: _grid_responses(_every(8), _extra_label), "never"),
+    "one millisecond": (lambda: _grid_responses(_one_millisecond), "never"),
+}
+
+
+def _grid_rows(
+    write_file, monkeypatch, responses, streaming, grid: bool, slab_points: int = 10
+) -> tuple[list, list]:
+    """The rows in the order parsed (every field), and which slabs the grid took; with
+    grid=False, every point goes the full way."""
+    from costapp.ingest import prometheus
+
+    monkeypatch.setattr(prometheus, "SLAB_POINTS", slab_points)  # several slabs
+    slabs: list[bool] = []
+    real_slab = prometheus._Grid.slab
+
+    def slab(self, n, low):
+        rows = real_slab(self, n, low)
+        slabs.append(rows is not None)
+        return rows
+
+    monkeypatch.setattr(prometheus._Grid, "slab", slab)
+    if not grid:
+        monkeypatch.setattr(prometheus, "_grid", lambda merge, plan, ends: None)
+    body = "\n".join(json.dumps(r) for r in responses)
+    token = STREAMING.set(streaming)
+    try:
+        path = write_file("range.json", body)
+        rows = [
+            (r.ts, r.gpu_uuid, r.mig_instance, r.source_file, r.source_row, r.gpu_index,
+             r.gpu_model, r.hostname, r.resource_id, r.utilization, r.memory_used_mib,
+             r.power_w, r.labels)
+            for r in prometheus.parse(InputFile.from_path(path))
+        ]  # fmt: skip
+    finally:
+        STREAMING.reset(token)
+        monkeypatch.undo()
+    return rows, slabs
+
+
+@pytest.mark.parametrize("slab_points", [7, 10, 16])  # slabs and blocks end elsewhere
+@pytest.mark.parametrize("streaming", [True, False])
+@pytest.mark.parametrize("case", GRID_CASES)
+def test_prometheus_range_reads_gpu_by_gpu_as_point_by_point(
+    write_file, monkeypatch, case, streaming, slab_points
+):
+    make, taken = GRID_CASES[case]
+    short, slabs = _grid_rows(write_file, monkeypatch, make(), streaming, True, slab_points)
+    full, none = _grid_rows(write_file, monkeypatch, make(), streaming, False, slab_points)
+    assert short == full  # every field, in the same order
+    assert none == [] and short
+    assert any(slabs) is (taken == "always" or (taken == "in slabs" and streaming))
+    if taken == "in slabs" and streaming:
+        assert not all(slabs)  # and slabs the full way
+    if case == "usual":
+        assert len(short) == 8 * GRID_GPUS - 1
+        assert {(r[1], r[4]) for r in short} == {("GPU-0", 1), ("GPU-mig", 1), ("GPU-3", 2)}
+        engine = [r[9] for r in short if r[1] == "GPU-0"]
+        assert engine[:3] == [Decimal("0.0"), Decimal("0.015"), Decimal("0.2")]
+
+
+def test_prometheus_range_rows_are_the_instant_by_instant_rows(write_file, monkeypatch):
+    """The grid's rows against the same points as vectors (always the full way)."""
+    from costapp.ingest import prometheus
+
+    matrix = _grid_responses(_ragged)
+    vectors = []
+    for k in range(12):
+        for response in matrix:
+            result = [
+                {"metric": s["metric"], "value": point}
+                for s in response["data"]["result"]
+                for point in s["values"]
+                if point[0] == GRID_START + 15 * k
+            ]
+            vectors.append(
+                {"status": "success", "data": {"resultType": "vector", "result": result}}
+            )
+    short, slabs = _grid_rows(write_file, monkeypatch, matrix, True, grid=True)
+    body = "\n".join(json.dumps(r) for r in vectors)
+    full = list(prometheus.parse(InputFile.from_path(write_file("range.json", body))))
+    assert any(slabs) and len(short) == len(full)
+    assert sorted(r[:4] + r[5:] for r in short) == sorted(
+        (r.ts, r.gpu_uuid, r.mig_instance, r.source_file, r.gpu_index, r.gpu_model, r.hostname,
+         r.resource_id, r.utilization, r.memory_used_mib, r.power_w, r.labels)
+        for r in full
+    )  # fmt: skip
+
+
+GRID_ERRORS = {
+    # (metric's response, the point's new value, the error's column): GPU 2 at instant 5
+    "negative": (3, "-1", "data.result[2].values[5]"),
+    "above 100%": (0, "101", "data.result[2].values[5]"),
+    "not a number": (3, "12W", "data.result[2].values[5][1]"),
+    "a number, not text": (3, 12, "data.result[2].values[5][1]"),
+    "a list": (3, [], "data.result[2].values[5][1]"),
+    "a timestamp as text": (3, None, "data.result[2].values[5][0]"),
+    "in an ignored series": (2, "12W", "data.result[2].values[5][1]"),
+    "a point of one item": (3, "drop", "data.result[2].values[5]"),
+}
+
+
+@pytest.mark.parametrize("streaming", [True, False])
+@pytest.mark.parametrize("case", GRID_ERRORS)
+def test_a_point_the_full_way_refuses_is_located_alike(write_file, monkeypatch, case, streaming):
+    metric, value, column = GRID_ERRORS[case]
+    responses = _grid_responses(_every(8))
+    point = responses[metric]["data"]["result"][2]["values"][5]
+    if value is None:
+        point[0] = str(point[0])
+    elif value == "drop":
+        del point[1]
+    else:
+        point[1] = value
+    errors = []
+    for grid in (True, False):
+        with pytest.raises(ParseError) as caught:
+            _grid_rows(write_file, monkeypatch, responses, streaming, grid=grid)
+        errors.append((caught.value.line, caught.value.column, caught.value.message))
+    assert errors[0] == errors[1]
+    assert errors[0][:2] == (metric + 1, column)
