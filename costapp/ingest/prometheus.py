@@ -115,6 +115,7 @@ def _rows(
     responses: Iterable[tuple[int, object]],
     source_name: str,
     metric_names: Sequence[str | None] | None,
+    by_gpu: bool = True,
 ) -> Iterator[GpuSampleRow]:
     """Every series is checked and planned first; its points are then fed slab by slab of time
     when the writer takes rows early (STREAMING) and every response is a matrix: a matrix
@@ -124,7 +125,8 @@ def _rows(
     out of order) would merge into a reading already written: ReadAgain, for the whole
     delivery read in one slab. Vectors snap instants to each other in reading order, so they
     are always fed in one slab. The usual matrix's slabs are made GPU by GPU (_Grid), with
-    the same rows in the same order."""
+    the same rows in the same order (`by_gpu` False: every point the full way, which the tests
+    compare it with)."""
     merge = _Merge(source_name)
     plan = merge.plan(responses, metric_names)
     if merge.vectors or not plan:
@@ -134,7 +136,7 @@ def _rows(
         return
     # The usual range response goes GPU by GPU (_Grid); a slab it cannot take, the full way.
     ends = _slab_ends(plan) if STREAMING.get() else [INFINITY]
-    grid = _grid(merge, plan, ends)
+    grid = _grid(merge, plan, ends) if by_gpu else None
     low = -INFINITY
     for n, stop in enumerate(ends):
         rows = grid.slab(n, low) if grid is not None else None

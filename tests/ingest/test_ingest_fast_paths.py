@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from costapp.ingest import dcgm, files, prom_text
 from costapp.ingest.errors import ParseError
 from costapp.ingest.files import InputFile
+from costapp.ingest.jsondocs import documents
 from costapp.ingest.models import GpuSample, IngestionRun, RunStatus, SeenRequest, UsageRollup
 from costapp.ingest.rows import STREAMING, RequestRow
 from costapp.ingest.runs import ingest
@@ -665,17 +666,23 @@ def _grid_rows(
         return rows
 
     monkeypatch.setattr(prometheus._Grid, "slab", slab)
-    if not grid:
-        monkeypatch.setattr(prometheus, "_grid", lambda merge, plan, ends: None)
     body = "\n".join(json.dumps(r) for r in responses)
     token = STREAMING.set(streaming)
     try:
         path = write_file("range.json", body)
+        file = InputFile.from_path(path)
+        parsed = (
+            prometheus.parse(file)
+            if grid
+            else prometheus._rows(
+                list(documents(file, expected=prometheus.EXPECTED)), file.name, None, by_gpu=False
+            )
+        )
         rows = [
             (r.ts, r.gpu_uuid, r.mig_instance, r.source_file, r.source_row, r.gpu_index,
              r.gpu_model, r.hostname, r.resource_id, r.utilization, r.memory_used_mib,
              r.power_w, r.labels)
-            for r in prometheus.parse(InputFile.from_path(path))
+            for r in parsed
         ]  # fmt: skip
     finally:
         STREAMING.reset(token)
